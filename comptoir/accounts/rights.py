@@ -1,0 +1,83 @@
+"""Rights (droits) and roles: the catalogue, and the one place where they are checked."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from comptoir.accounts.models import User, Workspace
+
+
+class Right(models.TextChoices):
+    MANAGE_WORKSPACE = "manage_workspace", _("Manage the workspace")
+    MANAGE_TEMPLATES = "manage_templates", _("Manage response templates")
+    MANAGE_WAITING_MESSAGES = "manage_waiting_messages", _("Manage waiting messages")
+    MANAGE_AUTO_REPLIES = "manage_auto_replies", _("Manage automatic replies")
+    USE_REQUEST_MESSAGES = "use_request_messages", _("Use messages on requests")
+    BLOCK_REQUEST_MESSAGES = "block_request_messages", _("Block and unblock messages on requests")
+    HANDLE_TICKETS = "handle_tickets", _("Handle requests (assign, qualify, close)")
+
+
+class RoleCode(models.TextChoices):
+    ADMINISTRATOR = "administrator", _("Administrator")
+    COORDINATOR = "coordinator", _("Coordinator")
+    AGENT = "agent", _("Agent")
+    EXPERT = "expert", _("Expert")
+    EXTERNAL_AGENT = "external_agent", _("External agent")
+
+
+# What each role grants when a tenant is created; administrators edit them per tenant.
+DEFAULT_ROLE_RIGHTS: dict[str, list[str]] = {
+    RoleCode.ADMINISTRATOR: [r.value for r in Right],
+    RoleCode.COORDINATOR: [
+        Right.MANAGE_TEMPLATES,
+        Right.MANAGE_WAITING_MESSAGES,
+        Right.MANAGE_AUTO_REPLIES,
+        Right.USE_REQUEST_MESSAGES,
+        Right.BLOCK_REQUEST_MESSAGES,
+        Right.HANDLE_TICKETS,
+    ],
+    RoleCode.AGENT: [Right.USE_REQUEST_MESSAGES, Right.HANDLE_TICKETS],
+    RoleCode.EXPERT: [Right.USE_REQUEST_MESSAGES, Right.HANDLE_TICKETS],
+    RoleCode.EXTERNAL_AGENT: [Right.USE_REQUEST_MESSAGES, Right.HANDLE_TICKETS],
+}
+
+
+def rights_of(user: User, workspace: Workspace | int) -> frozenset[str]:
+    """Every right `user` holds in `workspace`: its role's plus those given to its profile."""
+    workspace_id = workspace if isinstance(workspace, int) else workspace.pk
+    cache = _rights_cache(user)
+    return cache.get(workspace_id, frozenset())
+
+
+def has_right(user: User, workspace: Workspace | int, right: str) -> bool:
+    """The single check every view, API route and service uses."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return right in rights_of(user, workspace)
+
+
+def _rights_cache(user: User) -> dict[int, frozenset[str]]:
+    # Computed once a request: one query, whatever the number of checks.
+    cached = getattr(user, "_comptoir_rights", None)
+    if cached is None:
+        from comptoir.accounts.models import Membership
+
+        cached = {}
+        memberships = Membership.objects.filter(user=user, workspace__is_active=True).select_related(
+            "role"
+        )
+        for m in memberships:
+            cached[m.workspace_id] = frozenset(m.role.rights) | frozenset(m.extra_rights)
+        user._comptoir_rights = cached  # type: ignore[union-attr]
+    return cached
+
+
+def visible_workspace_ids(user: User) -> list[int]:
+    """Workspaces where the user holds a role, in a stable order."""
+    if not user.is_authenticated or not user.is_active:
+        return []
+    return sorted(_rights_cache(user))
