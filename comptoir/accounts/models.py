@@ -19,7 +19,7 @@ class Tenant(models.Model):
     slug = models.SlugField(_("slug"), unique=True)
     # Last human ticket number handed out; bumped in the ticket's transaction.
     last_ticket_number = models.PositiveBigIntegerField(default=0, editable=False)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = _("tenant")
@@ -34,7 +34,7 @@ class Workspace(models.Model):
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"))
     is_active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = _("workspace")
@@ -191,7 +191,7 @@ class ApiToken(models.Model):
     name = models.CharField(_("name"), max_length=100, blank=True)
     key_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=8)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 

@@ -18,8 +18,8 @@ class Contact(models.Model):
     language = models.CharField(
         _("language"), max_length=8, choices=[("fr", "Français"), ("en", "English")], default="fr"
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = _("contact")
@@ -65,6 +65,11 @@ class ContactIdentity(models.Model):
 
     def __str__(self) -> str:
         return self.value
+
+    def clean(self) -> None:
+        from comptoir.contacts.normalize import normalize_identity
+
+        self.value = normalize_identity(self.kind, self.value)
 
 
 class FieldType(models.TextChoices):

@@ -12,7 +12,7 @@ from comptoir.accounts.models import Tenant
 from comptoir.contacts.models import Contact, ContactIdentity, IdentityKind
 from comptoir.contacts.normalize import normalize_identity
 from comptoir.core import clock
-from comptoir.core.errors import DomainError
+from comptoir.core.errors import Conflict, DomainError
 
 
 @transaction.atomic
@@ -68,7 +68,7 @@ def contact_add_identity(
     if existing is not None:
         if existing.contact_id == contact.pk:
             return existing
-        raise DomainError(f"{normalized} already belongs to another contact")
+        raise Conflict(f"{normalized} already belongs to another contact")
     try:
         with transaction.atomic():
             return ContactIdentity.objects.create(
@@ -79,4 +79,4 @@ def contact_add_identity(
                 is_primary=is_primary,
             )
     except IntegrityError as exc:
-        raise DomainError(f"{normalized} already belongs to another contact") from exc
+        raise Conflict(f"{normalized} already belongs to another contact") from exc

@@ -13,3 +13,7 @@ class NotAllowed(DomainError):
 
 class NotFound(DomainError):
     """The object does not exist for the acting user (other tenants' objects included)."""
+
+
+class Conflict(DomainError):
+    """The request clashes with existing data (an identity another contact already has)."""

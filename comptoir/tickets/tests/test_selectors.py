@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from comptoir.core.errors import NotFound
+from comptoir.tickets.models import MessageKind, Status
+from comptoir.tickets.selectors import (
+    InboxFilters,
+    inbox_status_counts,
+    inbox_total,
+    ticket_get,
+    ticket_list,
+    ticket_list_after,
+    ticket_timeline,
+)
+from comptoir.tickets.services import (
+    message_add,
+    ticket_assign,
+    ticket_change_status,
+    ticket_create,
+)
+
+
+@pytest.fixture
+def tickets(cast):
+    base = timezone.now() - timedelta(days=1)
+    made = []
+    for i in range(6):
+        queue = cast.boutique_queue if i % 2 == 0 else cast.boutique_queue_2
+        made.append(
+            ticket_create(
+                queue=queue,
+                channel="email" if i < 4 else "chat",
+                subject=f"B{i}",
+                now=base + timedelta(minutes=i),
+            )
+        )
+    made.append(ticket_create(queue=cast.assurance_queue, channel="email", subject="A0", now=base))
+    made.append(ticket_create(queue=cast.other_queue, channel="email", subject="O0", now=base))
+    return made
+
+
+def test_agent_of_one_workspace_never_sees_the_other(cast, tickets):
+    page = ticket_list(user=cast.boutique_agent, filters=InboxFilters())
+    assert [t.subject for t in page.tickets] == ["B5", "B4", "B3", "B2", "B1", "B0"]
+    assert page.total == 6
+    with pytest.raises(NotFound):
+        ticket_get(user=cast.boutique_agent, ticket_id=tickets[6].pk)
+    with pytest.raises(NotFound):
+        ticket_get(user=cast.admin, ticket_id=tickets[7].pk)
+    assert ticket_get(user=cast.admin, ticket_id=tickets[6].pk).subject == "A0"
+
+
+def test_filters_and_totals_agree(cast, tickets):
+    ticket_change_status(ticket=tickets[0], status=Status.CLOSED, author=cast.admin)
+    ticket_assign(ticket=tickets[1], assignee=cast.boutique_agent, author=cast.admin)
+    user = cast.boutique_agent
+    cases = {
+        InboxFilters(status="open"): {"B1", "B2", "B3", "B4", "B5"},
+        InboxFilters(status="closed"): {"B0"},
+        InboxFilters(channel="chat"): {"B4", "B5"},
+        InboxFilters(channel="email", status="open"): {"B1", "B2", "B3"},
+        InboxFilters(queue_id=cast.boutique_queue_2.pk): {"B1", "B3", "B5"},
+        InboxFilters(assignee="mine"): {"B1"},
+        InboxFilters(assignee="unassigned"): {"B0", "B2", "B3", "B4", "B5"},
+    }
+    for filters, expected in cases.items():
+        page = ticket_list(user=user, filters=filters)
+        assert {t.subject for t in page.tickets} == expected, filters
+        assert page.total == inbox_total(user=user, filters=filters) == len(expected), filters
+
+
+def test_status_counts_cover_every_tab(cast, tickets):
+    ticket_change_status(ticket=tickets[0], status=Status.CLOSED, author=cast.admin)
+    counts = inbox_status_counts(user=cast.admin, filters=InboxFilters())
+    assert counts["all"] == 7
+    assert counts["open"] == 6
+    assert counts["closed"] == 1
+    assert counts["new"] == 6
+
+
+def test_pages_split_without_overlap(cast, tickets):
+    first = ticket_list(user=cast.boutique_agent, filters=InboxFilters(), page=1, page_size=4)
+    second = ticket_list(user=cast.boutique_agent, filters=InboxFilters(), page=2, page_size=4)
+    assert first.num_pages == 2 and first.has_next and not second.has_next
+    assert {t.pk for t in first.tickets}.isdisjoint({t.pk for t in second.tickets})
+    assert len(first.tickets) + len(second.tickets) == 6
+    # A page past the end shows the last page rather than nothing.
+    assert ticket_list(user=cast.boutique_agent, filters=InboxFilters(), page=99, page_size=4).page == 2
+
+
+def test_keyset_walk_returns_each_ticket_once(cast, tickets):
+    seen, after = [], None
+    while True:
+        batch = ticket_list_after(user=cast.admin, filters=InboxFilters(), after=after, limit=3)
+        if not batch:
+            break
+        seen += [t.pk for t in batch]
+        after = (batch[-1].created_at, batch[-1].pk)
+    assert len(seen) == len(set(seen)) == 7
+
+
+def test_filters_from_params_ignore_invalid_values():
+    f = InboxFilters.from_params({"status": "bogus", "channel": "fax", "queue": "x", "assignee": "?"})
+    assert f == InboxFilters()
+    f = InboxFilters.from_params({"status": "open", "channel": "sms", "queue": "3", "assignee": "mine"})
+    assert (f.status, f.channel, f.queue_id, f.assignee) == ("open", "sms", 3, "mine")
+
+
+def test_timeline_is_oldest_first_and_filters_by_kind(cast):
+    t0 = timezone.now() - timedelta(hours=3)
+    t = ticket_create(queue=cast.boutique_queue, channel="email", subject="x", now=t0)
+    message_add(ticket=t, kind=MessageKind.INBOUND, body_text="1", now=t0)
+    ticket_change_status(
+        ticket=t, status=Status.TO_PROCESS, author=cast.admin, now=t0 + timedelta(hours=1)
+    )
+    message_add(
+        ticket=t, kind=MessageKind.NOTE, body_text="2", author=cast.admin,
+        now=t0 + timedelta(hours=2),
+    )
+    items = ticket_timeline(ticket=t)
+    assert [(i.kind, i.message.body_text if i.message else i.event.kind) for i in items] == [
+        ("event", "created"),
+        ("message", "1"),
+        ("event", "status"),
+        ("message", "2"),
+    ]
+    assert all(i.kind == "message" for i in ticket_timeline(ticket=t, kinds="messages"))
+    assert all(i.kind == "event" for i in ticket_timeline(ticket=t, kinds="events"))
