@@ -30,7 +30,7 @@ class Contact(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.full_name or _("(no name)")
+        return self.full_name or str(_("(no name)"))
 
     @property
     def full_name(self) -> str:

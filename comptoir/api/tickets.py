@@ -1,0 +1,126 @@
+"""Ticket routes: the inbox list (keyset pages) and one ticket with its timeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router
+from ninja.errors import HttpError, ValidationError
+
+from comptoir.accounts.rights import visible_workspace_ids
+from comptoir.api.auth import agent
+from comptoir.api.pagination import InvalidCursor, cursor_decode, cursor_encode
+from comptoir.api.schemas import (
+    ErrorOut,
+    TicketDetail,
+    TicketPage,
+    ValidationErrorOut,
+    ticket_item,
+    timeline_entry,
+)
+from comptoir.core.errors import NotFound
+from comptoir.tickets.models import Channel, Status
+from comptoir.tickets.selectors import (
+    InboxFilters,
+    inbox_total,
+    ticket_get,
+    ticket_list_after,
+    ticket_timeline,
+)
+
+router = Router(tags=["tickets"])
+
+
+def _filters(params: dict[str, Any]) -> InboxFilters:
+    """The inbox's own parsing, but a value it would silently drop is a 422 here."""
+    filters = InboxFilters.from_params(params)
+    kept = {
+        "status": filters.status,
+        "channel": filters.channel,
+        "assignee": filters.assignee,
+        "queue": filters.queue_id,
+        "workspace": filters.workspace_id,
+    }
+    errors = [
+        {
+            "loc": ["query", name],
+            "msg": f"invalid value {value!r}",
+            "type": "value_error",
+        }
+        for name, value in params.items()
+        if value not in (None, "") and kept[name] != value
+    ]
+    if errors:
+        raise ValidationError(errors)
+    return filters
+
+
+@router.get(
+    "/tickets",
+    response={200: TicketPage, 400: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut},
+    summary="List tickets",
+    description=(
+        "Tickets the agent may see, newest first, with the inbox's filters. Keyset "
+        "pagination: follow `next_cursor` until it is null. `total` counts every page."
+    ),
+)
+def tickets_list(
+    request: HttpRequest,
+    status: str | None = Query(
+        None, description="all (default), open (not closed), or " + ", ".join(Status.values)
+    ),
+    channel: str | None = Query(None, description="One of " + ", ".join(Channel.values)),
+    queue: int | None = Query(None, description="Queue id"),
+    assignee: str | None = Query(None, description="mine or unassigned"),
+    workspace: int | None = Query(None, description="Workspace id"),
+    cursor: str | None = Query(None, description="`next_cursor` of the previous page"),
+    limit: int = Query(25, ge=1, le=100),
+) -> dict[str, Any]:
+    user = agent(request)
+    filters = _filters(
+        {
+            "status": status,
+            "channel": channel,
+            "assignee": assignee,
+            "queue": queue,
+            "workspace": workspace,
+        }
+    )
+    if filters.workspace_id is not None and filters.workspace_id not in visible_workspace_ids(user):
+        raise NotFound("workspace")
+    after = None
+    if cursor:
+        try:
+            after = cursor_decode(cursor)
+        except InvalidCursor:
+            raise HttpError(400, "Invalid cursor.") from None
+    # One row more than asked tells whether another page exists without a second query.
+    rows = ticket_list_after(user=user, filters=filters, after=after, limit=limit + 1)
+    page = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit:
+        last = page[-1]
+        next_cursor = cursor_encode(last.created_at, last.pk)
+    return {
+        "items": [ticket_item(t) for t in page],
+        "next_cursor": next_cursor,
+        "total": inbox_total(user=user, filters=filters),
+    }
+
+
+@router.get(
+    "/tickets/{ticket_id}",
+    response={200: TicketDetail, 404: ErrorOut},
+    summary="Get a ticket with its timeline",
+)
+def tickets_detail(request: HttpRequest, ticket_id: int) -> dict[str, Any]:
+    ticket = ticket_get(user=agent(request), ticket_id=ticket_id)
+    data = ticket_item(ticket)
+    data["contact_reason"] = (
+        {"id": ticket.contact_reason.pk, "name": ticket.contact_reason.name}
+        if ticket.contact_reason
+        else None
+    )
+    data["timeline"] = [timeline_entry(item) for item in ticket_timeline(ticket=ticket)]
+    return data
