@@ -1,0 +1,191 @@
+"""Agent pages on tickets: the inbox, the ticket page and attachment downloads."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, cast
+
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from comptoir.accounts.models import User
+from comptoir.accounts.selectors import queue_list, workspace_list
+from comptoir.core.errors import NotFound
+from comptoir.core.htmx import render_page_or_partial
+from comptoir.tickets.models import Channel, Event, EventKind, Priority, Status
+from comptoir.tickets.selectors import (
+    ALL,
+    MINE,
+    OPEN,
+    UNASSIGNED,
+    InboxFilters,
+    attachment_get,
+    inbox_status_counts,
+    ticket_get,
+    ticket_list,
+    ticket_timeline,
+)
+
+TIMELINE_SHOW = ("all", "messages", "events")
+_SAFE_CONTENT_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+$")
+
+
+def _page_number(value: str | None) -> int:
+    try:
+        return max(1, int(value or 1))
+    except ValueError:
+        return 1
+
+
+def _agent(request: HttpRequest) -> User:
+    # Every view here is behind login_required: the user is an agent, never anonymous.
+    return cast(User, request.user)
+
+
+@login_required
+@require_GET
+def inbox(request: HttpRequest) -> HttpResponse:
+    """Tickets the agent may see, newest first, filtered and paginated on the server."""
+    user = _agent(request)
+    filters = InboxFilters.from_params(request.GET)
+    page = ticket_list(user=user, filters=filters, page=_page_number(request.GET.get("page")))
+    counts = inbox_status_counts(user=user, filters=filters)
+    workspaces = list(workspace_list(user=user))
+    queues = list(queue_list(user=user, workspace_id=filters.workspace_id))
+    workspace_names = {w.pk: w.name for w in workspaces}
+    for ticket in page.tickets:
+        ticket.workspace_name = workspace_names.get(ticket.workspace_id, "")  # type: ignore[attr-defined]
+    queue_groups: dict[str, list[Any]] = {}
+    for queue in queues:
+        queue_groups.setdefault(queue.workspace.name, []).append(queue)
+    status_tabs = [(ALL, _("All"), counts[ALL]), (OPEN, _("Open"), counts[OPEN])] + [
+        (value, label, counts[value]) for value, label in Status.choices
+    ]
+    context = {
+        "page": page,
+        "filters": filters,
+        "status_tabs": status_tabs,
+        "channels": Channel.choices,
+        "queue_groups": sorted(queue_groups.items()),
+        "workspaces": workspaces,
+        "assignee_choices": [("", _("Everyone")), (MINE, _("Mine")), (UNASSIGNED, _("Unassigned"))],
+        "is_filtered": bool(
+            filters.channel or filters.queue_id or filters.assignee or filters.workspace_id
+        ),
+    }
+    return render_page_or_partial(request, "tickets/inbox.html", "inbox-results", context)
+
+
+def _label(choices: type[Status] | type[Priority], value: Any) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return str(value or "")
+
+
+def event_sentence(event: Event) -> str:
+    """One readable line for a history event (without its author and time)."""
+    data = event.data or {}
+    kind = event.kind
+    if kind == EventKind.CREATED:
+        channel = data.get("channel")
+        if channel in Channel.values:
+            return _("Request created (channel: %(channel)s)") % {"channel": Channel(channel).label}
+        return _("Request created")
+    if kind == EventKind.STATUS:
+        return _("Status changed from %(old)s to %(new)s") % {
+            "old": _label(Status, data.get("old")),
+            "new": _label(Status, data.get("new")),
+        }
+    if kind == EventKind.ASSIGNMENT:
+        old, new = data.get("old") or "", data.get("new") or ""
+        if new and old:
+            return _("Reassigned from %(old)s to %(new)s") % {"old": old, "new": new}
+        if new:
+            return _("Assigned to %(new)s") % {"new": new}
+        return _("Unassigned (was %(old)s)") % {"old": old or "—"}
+    if kind == EventKind.QUALIFICATION:
+        parts = []
+        changes = data.get("changes") or {}
+        if "priority" in changes:
+            parts.append(
+                _("priority %(old)s → %(new)s")
+                % {
+                    "old": _label(Priority, changes["priority"].get("old")),
+                    "new": _label(Priority, changes["priority"].get("new")),
+                }
+            )
+        if "contact_reason" in changes:
+            parts.append(
+                _("contact reason %(old)s → %(new)s")
+                % {
+                    "old": changes["contact_reason"].get("old") or "—",
+                    "new": changes["contact_reason"].get("new") or "—",
+                }
+            )
+        return _("Qualified: %(changes)s") % {"changes": ", ".join(parts) or "—"}
+    if kind == EventKind.SUBJECT:
+        return _("Subject changed from “%(old)s” to “%(new)s”") % {
+            "old": data.get("old", ""),
+            "new": data.get("new", ""),
+        }
+    if kind == EventKind.CONTACT:
+        if data.get("new"):
+            return _("Linked to contact %(new)s") % {"new": data["new"]}
+        return _("Contact unlinked (was %(old)s)") % {"old": data.get("old") or "—"}
+    return event.get_kind_display()
+
+
+@login_required
+@require_GET
+def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The ticket's header and its timeline of messages and events, oldest first."""
+    try:
+        ticket = ticket_get(user=_agent(request), ticket_id=ticket_id)
+    except NotFound as exc:
+        raise Http404 from exc
+    show = request.GET.get("show", ALL)
+    if show not in TIMELINE_SHOW:
+        show = ALL
+    timeline = ticket_timeline(ticket=ticket, kinds=show)
+    rows = [
+        {"item": item, "sentence": event_sentence(item.event) if item.event else ""}
+        for item in timeline
+    ]
+    context = {
+        "ticket": ticket,
+        "rows": rows,
+        "show": show,
+        "show_choices": [
+            ("all", _("Everything")),
+            ("messages", _("Messages only")),
+            ("events", _("Events only")),
+        ],
+    }
+    return render_page_or_partial(request, "tickets/ticket_detail.html", "timeline", context)
+
+
+@login_required
+@require_GET
+def attachment_download(request: HttpRequest, attachment_id: int) -> FileResponse:
+    """Serve an attachment as a download that browsers never render or sniff."""
+    try:
+        attachment = attachment_get(user=_agent(request), attachment_id=attachment_id)
+    except NotFound as exc:
+        raise Http404 from exc
+    try:
+        handle = attachment.file.open("rb")
+    except (FileNotFoundError, ValueError) as exc:
+        raise Http404 from exc
+    content_type = attachment.content_type
+    if not _SAFE_CONTENT_TYPE.match(content_type or ""):
+        content_type = "application/octet-stream"
+    response = FileResponse(
+        handle, as_attachment=True, filename=attachment.filename, content_type=content_type
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-cache"
+    return response
