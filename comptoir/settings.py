@@ -25,16 +25,29 @@ def _secret_key() -> str:
         return key
     path = DATA_DIR / "secret_key"
     if not path.exists():
+        import tempfile
+
         from django.utils.crypto import get_random_string
 
-        path.write_text(get_random_string(64))
-        path.chmod(0o600)
+        # Several processes may start at once (test workers, web + worker): write a private
+        # temp file and link it into place, so exactly one key wins and nobody reads half.
+        fd, tmp = tempfile.mkstemp(dir=DATA_DIR, prefix=".secret_key.")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(get_random_string(64))
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
     return path.read_text().strip()
 
 
 SECRET_KEY = _secret_key()
 DEBUG = os.environ.get("COMPTOIR_DEBUG", "0") == "1"
-ALLOWED_HOSTS = os.environ.get("COMPTOIR_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+ALLOWED_HOSTS = os.environ.get(
+    "COMPTOIR_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver"
+).split(",")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -50,6 +63,7 @@ INSTALLED_APPS = [
     "comptoir.accounts",
     "comptoir.contacts",
     "comptoir.tickets",
+    "comptoir.channels.email",
     "comptoir.api",
 ]
 
@@ -57,10 +71,10 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "comptoir.core.middleware.PreferredLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -93,7 +107,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "comptoir.sqlite3",
+            "NAME": str(DATA_DIR / "comptoir.sqlite3"),
             "OPTIONS": {
                 # WAL lets the web and the worker read while one writes; IMMEDIATE avoids
                 # "database is locked" upgrades from read to write inside a transaction.
@@ -128,7 +142,7 @@ else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": DATA_DIR / "cache",
+            "LOCATION": str(DATA_DIR / "cache"),
         }
     }
     HUEY = {
@@ -166,6 +180,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+# WhiteNoise serves from the finders (nothing to collect) but warns when this is missing.
+STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = DATA_DIR / "media"
@@ -186,3 +202,22 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("COMPTOIR_LOG_LEVEL", "WARNING")},
 }
+
+# Email channel.
+COMPTOIR_MAIL_DOMAIN = os.environ.get("COMPTOIR_MAIL_DOMAIN", "comptoir.localhost")
+# Hard limit: transports refuse bigger mail (SMTP 552, HTTP 413).
+MAIL_MAX_BYTES = int(os.environ.get("COMPTOIR_MAIL_MAX_BYTES", str(25 * 1024 * 1024)))
+
+# Outgoing mail (the outbox delivers through Django's email backend).
+EMAIL_BACKEND = os.environ.get(
+    "COMPTOIR_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
+)
+EMAIL_HOST = os.environ.get("COMPTOIR_SMTP_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("COMPTOIR_SMTP_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("COMPTOIR_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("COMPTOIR_SMTP_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("COMPTOIR_SMTP_TLS", "0") == "1"
+EMAIL_TIMEOUT = 30
+DEFAULT_FROM_EMAIL = os.environ.get("COMPTOIR_FROM_EMAIL", f"support@{COMPTOIR_MAIL_DOMAIN}")
+# At most one automatic mail per correspondent within this many seconds (RFC 3834).
+COMPTOIR_AUTO_REPLY_WINDOW_S = int(os.environ.get("COMPTOIR_AUTO_REPLY_WINDOW_S", "3600"))
