@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("comptoir.accounts.urls")),
     path("", include("comptoir.tickets.urls")),
     path("", include("comptoir.contacts.urls")),
+    path("", include("comptoir.channels.email.urls")),
 ]
 
 if settings.DEBUG:

@@ -233,3 +233,21 @@ class Acknowledgment(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+    def clean(self) -> None:
+        # Unknown merge fields are refused when saved, never discovered at send time.
+        from django.core.exceptions import ValidationError
+
+        from comptoir.channels.email.acknowledgments import template_validate
+
+        errors: dict[str, list[str]] = {}
+        for field in ("subject", "body"):
+            try:
+                template_validate(getattr(self, field))
+            except ValidationError as exc:
+                errors[field] = exc.messages
+        queue = self.queue if self.queue_id else None
+        if queue is not None and self.workspace_id and queue.workspace_id != self.workspace_id:
+            errors["queue"] = [str(_("This queue belongs to another workspace."))]
+        if errors:
+            raise ValidationError(errors)

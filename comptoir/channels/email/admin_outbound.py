@@ -1,0 +1,58 @@
+"""Admin of the outbound side: acknowledgments of receipt, and the outbox (read-only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from comptoir.channels.email.acknowledgments import ALLOWED_VARIABLES
+from comptoir.channels.email.models import Acknowledgment, OutgoingEmail
+from comptoir.core.admin import TenantScopedAdmin
+
+
+@admin.register(Acknowledgment)
+class AcknowledgmentAdmin(TenantScopedAdmin):
+    workspace_field = "workspace"
+    list_display = ("subject", "workspace", "queue", "is_enabled", "delay_hours")
+    list_filter = ("is_enabled",)
+    fields = ("workspace", "queue", "is_enabled", "subject", "body", "delay_hours")
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        variables = ", ".join(f"{{{{{v}}}}}" for v in ALLOWED_VARIABLES)
+        for name in ("subject", "body"):
+            if name in form.base_fields:
+                form.base_fields[name].help_text = _("Variables: %(variables)s") % {
+                    "variables": variables
+                }
+        queue = form.base_fields.get("queue")
+        if queue is not None:
+            queue.help_text = _("Empty: the workspace's acknowledgment; a queue: its override.")
+        return form
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        # The tenant always follows the workspace (the form does not show it).
+        obj.tenant_id = obj.workspace.tenant_id
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(OutgoingEmail)
+class OutgoingEmailAdmin(TenantScopedAdmin):
+    list_display = ("subject", "kind", "status", "attempts", "created_at", "sent_at")
+    list_filter = ("status", "kind")
+    search_fields = ("subject", "message_id")
+    readonly_fields = [f.name for f in OutgoingEmail._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
