@@ -45,9 +45,9 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = os.environ.get("COMPTOIR_DEBUG", "0") == "1"
-ALLOWED_HOSTS = os.environ.get(
-    "COMPTOIR_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver"
-).split(",")
+ALLOWED_HOSTS = os.environ.get("COMPTOIR_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(
+    ","
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

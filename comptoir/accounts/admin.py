@@ -142,7 +142,9 @@ class AgentAdmin(TenantScopedAdmin, BaseUserAdmin):
     search_fields = ["email", "first_name", "last_name"]
     inlines = [MembershipInline]
     add_form = AgentCreationForm
-    add_fieldsets = ((None, {"fields": ["email", "first_name", "last_name", "language", "password"]}),)
+    add_fieldsets = (
+        (None, {"fields": ["email", "first_name", "last_name", "language", "password"]}),
+    )
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:

@@ -67,9 +67,9 @@ def _rights_cache(user: User) -> dict[int, frozenset[str]]:
         from comptoir.accounts.models import Membership
 
         cached = {}
-        memberships = Membership.objects.filter(user=user, workspace__is_active=True).select_related(
-            "role"
-        )
+        memberships = Membership.objects.filter(
+            user=user, workspace__is_active=True
+        ).select_related("role")
         for m in memberships:
             cached[m.workspace_id] = frozenset(m.role.rights) | frozenset(m.extra_rights)
         user._comptoir_rights = cached  # type: ignore[union-attr]

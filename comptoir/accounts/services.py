@@ -8,7 +8,16 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from comptoir.accounts.models import ApiToken, Membership, Queue, Role, Team, Tenant, User, Workspace
+from comptoir.accounts.models import (
+    ApiToken,
+    Membership,
+    Queue,
+    Role,
+    Team,
+    Tenant,
+    User,
+    Workspace,
+)
 from comptoir.accounts.rights import DEFAULT_ROLE_RIGHTS, RoleCode
 from comptoir.core.errors import DomainError
 

@@ -14,6 +14,7 @@ from ninja.operation import Operation
 
 from comptoir.api import contacts, organisation, tickets
 from comptoir.api.auth import BearerAuth, SessionAuth
+from comptoir.channels.email import api as inbound_email
 from comptoir.core.errors import Conflict, DomainError, NotAllowed, NotFound
 
 
@@ -85,3 +86,4 @@ def _refused(request: HttpRequest, exc: DomainError) -> HttpResponse:
 api.add_router("", tickets.router)
 api.add_router("", contacts.router)
 api.add_router("", organisation.router)
+api.add_router("", inbound_email.router)

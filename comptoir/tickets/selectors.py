@@ -246,15 +246,15 @@ def ticket_timeline(*, ticket: Ticket, kinds: str = ALL) -> list[TimelineItem]:
         messages = (
             Message.objects.filter(ticket=ticket)
             .select_related("author")
-            .prefetch_related(
-                Prefetch("attachments", queryset=Attachment.objects.order_by("id"))
-            )
+            .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
             .order_by("created_at", "id")
         )
         items += [TimelineItem("message", m.created_at, message=m) for m in messages]
     if kinds in (ALL, "events"):
-        events = Event.objects.filter(ticket=ticket).select_related("author").order_by(
-            "created_at", "id"
+        events = (
+            Event.objects.filter(ticket=ticket)
+            .select_related("author")
+            .order_by("created_at", "id")
         )
         items += [TimelineItem("event", e.created_at, event=e) for e in events]
     # Stable: at equal times, events (ticket created) come before the message that made them.

@@ -58,14 +58,30 @@ def test_catalogs_list_every_string_the_code_uses(tmp_path):
         ignore=shutil.ignore_patterns("__pycache__", "tests", "static", "migrations"),
     )
     subprocess.run(
-        [sys.executable, "-m", "django", "makemessages", "-l", "fr", "--no-obsolete",
-         "--no-location", "-i", "comptoir/testing/*", "-i", "var/*"],
+        [
+            sys.executable,
+            "-m",
+            "django",
+            "makemessages",
+            "-l",
+            "fr",
+            "--no-obsolete",
+            "--no-location",
+            "-i",
+            "comptoir/testing/*",
+            "-i",
+            "var/*",
+        ],
         cwd=tmp_path,
         check=True,
         capture_output=True,
         # PYTHONPATH at the copy: its settings point LOCALE_PATHS at the copy's catalogs.
-        env={"DJANGO_SETTINGS_MODULE": "comptoir.settings", "PYTHONPATH": str(tmp_path),
-             "PATH": "/usr/bin:/bin", "COMPTOIR_DATA_DIR": str(tmp_path / "var")},
+        env={
+            "DJANGO_SETTINGS_MODULE": "comptoir.settings",
+            "PYTHONPATH": str(tmp_path),
+            "PATH": "/usr/bin:/bin",
+            "COMPTOIR_DATA_DIR": str(tmp_path / "var"),
+        },
     )
     extracted = {m for m, _, _ in _entries(copy / "locale" / "fr" / "LC_MESSAGES" / "django.po")}
     committed = {m for m, _, _ in _entries(LOCALE / "fr" / "LC_MESSAGES" / "django.po")}

@@ -107,7 +107,10 @@ def test_every_api_route_refuses_foreign_objects(client, cast, method, route, wh
     key = token_create(user=cast.boutique_agent)
     url = _fill(route, ids, "api")
     response = client.generic(
-        method, url, data="{}", content_type="application/json",
+        method,
+        url,
+        data="{}",
+        content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {key}",
     )
     assert response.status_code in (403, 404), (method, url, response.status_code)

@@ -89,7 +89,10 @@ def test_pages_split_without_overlap(cast, tickets):
     assert {t.pk for t in first.tickets}.isdisjoint({t.pk for t in second.tickets})
     assert len(first.tickets) + len(second.tickets) == 6
     # A page past the end shows the last page rather than nothing.
-    assert ticket_list(user=cast.boutique_agent, filters=InboxFilters(), page=99, page_size=4).page == 2
+    assert (
+        ticket_list(user=cast.boutique_agent, filters=InboxFilters(), page=99, page_size=4).page
+        == 2
+    )
 
 
 def test_keyset_walk_returns_each_ticket_once(cast, tickets):
@@ -104,9 +107,13 @@ def test_keyset_walk_returns_each_ticket_once(cast, tickets):
 
 
 def test_filters_from_params_ignore_invalid_values():
-    f = InboxFilters.from_params({"status": "bogus", "channel": "fax", "queue": "x", "assignee": "?"})
+    f = InboxFilters.from_params(
+        {"status": "bogus", "channel": "fax", "queue": "x", "assignee": "?"}
+    )
     assert f == InboxFilters()
-    f = InboxFilters.from_params({"status": "open", "channel": "sms", "queue": "3", "assignee": "mine"})
+    f = InboxFilters.from_params(
+        {"status": "open", "channel": "sms", "queue": "3", "assignee": "mine"}
+    )
     assert (f.status, f.channel, f.queue_id, f.assignee) == ("open", "sms", 3, "mine")
 
 
@@ -118,7 +125,10 @@ def test_timeline_is_oldest_first_and_filters_by_kind(cast):
         ticket=t, status=Status.TO_PROCESS, author=cast.admin, now=t0 + timedelta(hours=1)
     )
     message_add(
-        ticket=t, kind=MessageKind.NOTE, body_text="2", author=cast.admin,
+        ticket=t,
+        kind=MessageKind.NOTE,
+        body_text="2",
+        author=cast.admin,
         now=t0 + timedelta(hours=2),
     )
     items = ticket_timeline(ticket=t)

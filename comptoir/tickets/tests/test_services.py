@@ -8,6 +8,7 @@ from django.utils import timezone
 from comptoir.core.errors import DomainError
 from comptoir.tickets.counts import counts_rebuild
 from comptoir.tickets.models import (
+    ContactReason,
     Event,
     EventKind,
     InboxCount,
@@ -17,7 +18,6 @@ from comptoir.tickets.models import (
     Status,
     Ticket,
 )
-from comptoir.tickets.models import ContactReason
 from comptoir.tickets.services import (
     NewAttachment,
     message_add,
@@ -183,10 +183,18 @@ def test_inbox_counts_follow_every_change_and_match_a_rebuild(cast):
     ticket_close(ticket=t2, author=cast.admin)
     maintained = _counts()
     assert sum(maintained.values()) == Ticket.objects.count() == 3
-    assert maintained[
-        (cast.boutique.pk, cast.boutique_queue.pk, "email", "awaiting_contact",
-         cast.boutique_agent.pk)
-    ] == 1
+    assert (
+        maintained[
+            (
+                cast.boutique.pk,
+                cast.boutique_queue.pk,
+                "email",
+                "awaiting_contact",
+                cast.boutique_agent.pk,
+            )
+        ]
+        == 1
+    )
     counts_rebuild()
     assert _counts() == maintained
 
