@@ -97,7 +97,7 @@ class User(AbstractUser):
     signature = models.TextField(_("signature"), blank=True)
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS = []  # type: ignore[misc]
     objects = UserManager()  # type: ignore[misc,assignment]
 
     class Meta:

@@ -72,7 +72,7 @@ def _rights_cache(user: User) -> dict[int, frozenset[str]]:
         ).select_related("role")
         for m in memberships:
             cached[m.workspace_id] = frozenset(m.role.rights) | frozenset(m.extra_rights)
-        user._comptoir_rights = cached  # type: ignore[union-attr]
+        user._comptoir_rights = cached  # type: ignore[attr-defined]
     return cached
 
 

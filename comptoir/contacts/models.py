@@ -119,3 +119,6 @@ class CustomFieldValue(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["contact", "field"], name="one_value_per_field")
         ]
+
+    def __str__(self) -> str:
+        return self.value

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from comptoir.accounts.models import Queue, Tenant, User, Workspace
+from comptoir.accounts.rights import RoleCode
 from comptoir.accounts.services import (
     agent_create,
     membership_set,
@@ -17,7 +18,6 @@ from comptoir.accounts.services import (
     tenant_create,
     workspace_create,
 )
-from comptoir.accounts.rights import RoleCode
 from comptoir.contacts.models import Contact
 from comptoir.contacts.services import contact_create
 

@@ -177,6 +177,9 @@ class Message(models.Model):
     message_id = models.CharField(max_length=998, blank=True)
     in_reply_to = models.CharField(max_length=998, blank=True)
     references = models.TextField(blank=True)
+    # An automatic answer from the contact's side (out-of-office): shown, but it is not the
+    # contact's answer, so it neither reopens nor moves the ticket, nor resets its timers.
+    is_auto_reply = models.BooleanField(_("automatic reply"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -272,6 +275,9 @@ class MessageRead(models.Model):
             models.UniqueConstraint(fields=["message", "agent"], name="one_read_per_agent")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.agent_id} read {self.message_id}"
+
 
 class InboxCount(models.Model):
     """How many tickets share one combination of the inbox filters.
@@ -295,3 +301,6 @@ class InboxCount(models.Model):
                 name="inbox_count_key",
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id}/{self.queue_id}/{self.channel}/{self.status}: {self.count}"

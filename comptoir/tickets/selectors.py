@@ -217,20 +217,6 @@ def ticket_get(*, user: User, ticket_id: int) -> Ticket:
     return ticket
 
 
-def ticket_get_by_number(*, user: User, number: int) -> Ticket:
-    """The ticket with this human number in the user's tenant, if visible."""
-    ticket = (
-        Ticket.objects.filter(
-            tenant_id=user.tenant_id, number=number, workspace_id__in=visible_workspace_ids(user)
-        )
-        .only("pk")
-        .first()
-    )
-    if ticket is None:
-        raise NotFound("ticket")
-    return ticket_get(user=user, ticket_id=ticket.pk)
-
-
 @dataclass(frozen=True)
 class TimelineItem:
     kind: str  # "message" | "event"

@@ -132,7 +132,7 @@ def test_timeline_is_oldest_first_and_filters_by_kind(cast):
         now=t0 + timedelta(hours=2),
     )
     items = ticket_timeline(ticket=t)
-    assert [(i.kind, i.message.body_text if i.message else i.event.kind) for i in items] == [
+    assert [(i.kind, i.message.body_text if i.message else i.event.kind) for i in items] == [  # type: ignore[union-attr]
         ("event", "created"),
         ("message", "1"),
         ("event", "status"),
