@@ -41,9 +41,7 @@ class NewAttachment:
     is_inline: bool = False
 
 
-def _event(
-    ticket: Ticket, kind: str, author: User | None, now: datetime, **data: Any
-) -> Event:
+def _event(ticket: Ticket, kind: str, author: User | None, now: datetime, **data: Any) -> Event:
     return Event.objects.create(
         tenant_id=ticket.tenant_id,
         ticket=ticket,
@@ -117,6 +115,7 @@ def message_add(
     in_reply_to: str = "",
     references: str = "",
     attachments: Sequence[NewAttachment] = (),
+    is_auto_reply: bool = False,
     now: datetime | None = None,
 ) -> Message:
     """Add a message to a ticket; body_html must already be sanitized by the caller's channel."""
@@ -138,6 +137,7 @@ def message_add(
         message_id=message_id,
         in_reply_to=in_reply_to,
         references=references,
+        is_auto_reply=is_auto_reply,
         created_at=now,
     )
     for a in attachments:
@@ -164,7 +164,9 @@ def message_add(
     return message
 
 
-def _set_status(ticket: Ticket, status: str, author: User | None, now: datetime) -> bool:
+def _set_status(
+    ticket: Ticket, status: str, author: User | None, now: datetime, reason: str = ""
+) -> bool:
     if status not in Status.values:
         raise DomainError(f"unknown status {status!r}")
     if ticket.status == status:
@@ -176,16 +178,22 @@ def _set_status(ticket: Ticket, status: str, author: User | None, now: datetime)
     ticket.updated_at = now
     ticket.save(update_fields=["status", "status_changed_at", "updated_at"])
     counts_move(old_key, count_key(ticket))
-    _event(ticket, EventKind.STATUS, author, now, old=old, new=status)
+    extra = {"reason": reason} if reason else {}
+    _event(ticket, EventKind.STATUS, author, now, old=old, new=status, **extra)
     return True
 
 
 @transaction.atomic
 def ticket_change_status(
-    *, ticket: Ticket, status: str, author: User | None, now: datetime | None = None
+    *,
+    ticket: Ticket,
+    status: str,
+    author: User | None,
+    reason: str = "",
+    now: datetime | None = None,
 ) -> Ticket:
     """Move the ticket to `status`, stamping when it entered it (waiting messages count from it)."""
-    _set_status(ticket, status, author, now or clock.now())
+    _set_status(ticket, status, author, now or clock.now(), reason)
     return ticket
 
 
@@ -202,9 +210,10 @@ def ticket_assign(
 ) -> Ticket:
     """Give the ticket to `assignee` (None: unassign); the assignee must work in its workspace."""
     now = now or clock.now()
-    if assignee is not None and not assignee.memberships.filter(
-        workspace_id=ticket.workspace_id
-    ).exists():
+    if (
+        assignee is not None
+        and not assignee.memberships.filter(workspace_id=ticket.workspace_id).exists()
+    ):
         raise DomainError("the assignee does not work in this workspace")
     if ticket.assignee_id == (assignee.pk if assignee else None):
         return ticket
