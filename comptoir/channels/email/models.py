@@ -153,7 +153,9 @@ class OutgoingEmail(models.Model):
     message_id = models.CharField(max_length=998, unique=True)
     in_reply_to = models.CharField(max_length=998, blank=True)
     references = models.TextField(blank=True)
-    auto_submitted = models.CharField(max_length=32, blank=True)  # "" | auto-generated | auto-replied
+    auto_submitted = models.CharField(
+        max_length=32, blank=True
+    )  # "" | auto-generated | auto-replied
     attachment_ids = models.JSONField(default=list, blank=True)  # tickets.Attachment ids
     status = models.CharField(
         max_length=16, choices=OutgoingStatus.choices, default=OutgoingStatus.QUEUED

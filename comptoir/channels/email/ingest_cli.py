@@ -1,0 +1,391 @@
+"""`comptoir mail ingest` and `comptoir mail replay`: mail from files, and quarantine replays.
+
+`ingest PATH…|-` reads .eml files, maildir folders, mbox files and folders of those (`-`:
+one message on stdin), stores the raw bytes (durable first, deduplicated per tenant like
+every transport) and processes them inline in batches: one transaction per batch, one per
+message for a batch that failed. Killing it and running it again is safe: stored messages
+are found by their dedup key, processed ones are skipped, so every message lands once.
+
+Exit status: 0 when every message was stored and processed (quarantined ones included:
+they are kept and counted); 1 when some message could not be stored (no mailbox for it,
+over the size limit, unreadable file); 75 (EX_TEMPFAIL) when some stored message failed
+to process for now (it stays stored and the next run or the worker retries it).
+
+This module is imported by the CLI before Django is set up: Django imports stay inside
+functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import mailbox as mailboxes
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from email.utils import getaddresses
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+if TYPE_CHECKING:
+    from comptoir.channels.email.models import Mailbox
+    from comptoir.channels.email.process import BatchResult
+
+EX_TEMPFAIL = 75
+DEFAULT_BATCH = 200
+_HEADER_PARSER = BytesHeaderParser(policy=compat32)
+# Headers naming the address a message was delivered to, most specific first.
+_RECIPIENT_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "To", "Cc")
+
+
+def add_mail_commands(subparsers: Any) -> None:
+    """Add `mail ingest` and `mail replay` to the `comptoir` command's subparsers."""
+    mail = subparsers.add_parser("mail", help="email: ingest files, replay quarantined mail")
+    sub = mail.add_subparsers(dest="mail_command", metavar="ACTION", required=True)
+    ingest = sub.add_parser(
+        "ingest",
+        help="store and process .eml files, maildirs, mbox files (or - for stdin)",
+        description=(
+            "Store and process email files. Safe to interrupt and run again: every message "
+            "is recorded exactly once. Exit status 75 means some messages should be retried."
+        ),
+    )
+    ingest.add_argument(
+        "paths", nargs="+", metavar="PATH", help=".eml, maildir, mbox, folder, or -"
+    )
+    ingest.add_argument(
+        "--mailbox",
+        metavar="ADDRESS",
+        help="the mailbox the messages were sent to (default: found from Delivered-To/To/Cc)",
+    )
+    ingest.add_argument(
+        "--batch",
+        type=int,
+        default=DEFAULT_BATCH,
+        help=f"messages per transaction ({DEFAULT_BATCH})",
+    )
+    ingest.add_argument("--no-progress", action="store_true", help="no progress bar")
+    replay = sub.add_parser("replay", help="process quarantined mail again (after a fix)")
+    replay.add_argument("--id", type=int, action="append", default=[], help="one stored mail id")
+    replay.add_argument("--all", action="store_true", help="every quarantined mail")
+
+
+def mail_main(args: argparse.Namespace) -> int:
+    """Run a `comptoir mail …` command (Django is set up); returns the exit status."""
+    if args.mail_command == "ingest":
+        return ingest_main(
+            paths=args.paths,
+            mailbox_address=args.mailbox,
+            batch=max(1, args.batch),
+            progress=not args.no_progress,
+        )
+    if args.mail_command == "replay":
+        return replay_main(ids=args.id, replay_all=args.all)
+    raise AssertionError(args.mail_command)
+
+
+# --- reading messages ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    label: str
+    count: int
+    kind: str  # eml | mbox | maildir | stdin
+    path: Path | None = None
+
+
+def _is_mbox(path: Path) -> bool:
+    with path.open("rb") as f:
+        return f.read(5) == b"From "
+
+
+def _sources_of(path_arg: str) -> Iterator[Source]:
+    if path_arg == "-":
+        yield Source("stdin", 1, "stdin")
+        return
+    path = Path(path_arg)
+    if path.is_dir():
+        if (path / "cur").is_dir() and (path / "new").is_dir():
+            md = mailboxes.Maildir(str(path), factory=None, create=False)
+            yield Source(str(path), len(md.keys()), "maildir", path)
+            return
+        for child in sorted(path.iterdir()):
+            if child.name.startswith("."):
+                continue
+            if child.is_dir() or child.is_file():
+                yield from _sources_of(str(child))
+        return
+    if not path.is_file():
+        raise FileNotFoundError(path_arg)
+    if _is_mbox(path):
+        box = mailboxes.mbox(str(path), create=False)
+        try:
+            yield Source(str(path), len(box.keys()), "mbox", path)
+        finally:
+            box.close()
+        return
+    yield Source(str(path), 1, "eml", path)
+
+
+def _messages(source: Source, stdin: BinaryIO) -> Iterator[tuple[str, bytes]]:
+    if source.kind == "stdin":
+        yield "stdin", stdin.read()
+    elif source.kind == "eml":
+        assert source.path is not None
+        yield str(source.path), source.path.read_bytes()
+    elif source.kind == "maildir":
+        md = mailboxes.Maildir(str(source.path), factory=None, create=False)
+        for key in sorted(md.keys()):
+            yield f"{source.path}:{key}", md.get_bytes(key)
+    else:
+        box = mailboxes.mbox(str(source.path), create=False)
+        try:
+            for i, key in enumerate(box.keys()):
+                yield f"{source.path}#{i + 1}", box.get_bytes(key)
+        finally:
+            box.close()
+
+
+def recipient_addresses(raw: bytes) -> list[str]:
+    """Addresses the message says it was delivered to, most specific first."""
+    head = (
+        raw.split(b"\n\n", 1)[0] if b"\r\n\r\n" not in raw[:65536] else raw.split(b"\r\n\r\n", 1)[0]
+    )
+    try:
+        headers = _HEADER_PARSER.parsebytes(head)
+    except Exception:
+        return []
+    found: list[str] = []
+    for name in _RECIPIENT_HEADERS:
+        values = [str(v) for v in headers.get_all(name) or []]
+        for _display, addr in getaddresses(values):
+            addr = addr.strip().lower()
+            if "@" in addr and addr not in found:
+                found.append(addr)
+    return found
+
+
+# --- storing and processing ------------------------------------------------------------
+
+
+@dataclass
+class IngestReport:
+    read: int = 0
+    stored: int = 0
+    already_stored: int = 0
+    unrouted: list[str] = field(default_factory=list)  # no mailbox for these
+    refused: list[str] = field(default_factory=list)  # too large, unreadable
+    processed: int = 0
+    quarantined: int = 0
+    ignored: int = 0
+    skipped: int = 0
+    failed: list[int] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"{self.read} read: {self.stored} stored, {self.already_stored} already stored; "
+            f"{self.processed} processed, {self.ignored} ignored (loops), "
+            f"{self.quarantined} quarantined, {self.skipped} done before, "
+            f"{len(self.failed)} to retry, {len(self.unrouted)} without a mailbox, "
+            f"{len(self.refused)} refused"
+        )
+
+    def exit_status(self) -> int:
+        if self.unrouted or self.refused:
+            return 1
+        if self.failed:
+            return EX_TEMPFAIL
+        return 0
+
+
+class _MailboxFinder:
+    def __init__(self, forced: Mailbox | None) -> None:
+        self.forced = forced
+        self.cache: dict[str, Mailbox | None] = {}
+
+    def __call__(self, raw: bytes) -> Mailbox | None:
+        if self.forced is not None:
+            return self.forced
+        from comptoir.channels.email.store import mailbox_for_address
+
+        for address in recipient_addresses(raw):
+            if address not in self.cache:
+                self.cache[address] = mailbox_for_address(address)
+            if self.cache[address] is not None:
+                return self.cache[address]
+        return None
+
+
+def store_batch(
+    items: Sequence[tuple[str, bytes, Mailbox]], *, transport: str = "cli"
+) -> tuple[list[int], int, int, list[str]]:
+    """Store raw messages in one transaction; returns (ids, new, already stored, refused).
+
+    The ids are those of every message of the batch, new or stored before, in order.
+    """
+    from django.conf import settings
+    from django.db import IntegrityError, transaction
+
+    from comptoir.channels.email.models import InboundEmail, InboundStatus
+    from comptoir.channels.email.store import MessageTooLarge, dedup_key, inbound_store
+    from comptoir.core import clock
+
+    now = clock.now()
+    refused: list[str] = []
+    keyed: list[tuple[str, bytes, Mailbox, str]] = []
+    for label, raw, mailbox in items:
+        if len(raw) > settings.MAIL_MAX_BYTES:
+            refused.append(f"{label}: larger than {settings.MAIL_MAX_BYTES} bytes")
+            continue
+        keyed.append((label, raw, mailbox, dedup_key(raw)))
+    by_tenant: dict[int, set[str]] = {}
+    for _label, _raw, mailbox, key in keyed:
+        by_tenant.setdefault(mailbox.tenant_id, set()).add(key)
+    known: dict[tuple[int, str], int] = {}
+    for tenant_id, keys in by_tenant.items():
+        for key, pk in InboundEmail.objects.filter(
+            tenant_id=tenant_id, dedup_key__in=list(keys)
+        ).values_list("dedup_key", "pk"):
+            known[(tenant_id, key)] = pk
+    fresh: list[InboundEmail] = []
+    pending: set[tuple[int, str]] = set()
+    for _label, raw, mailbox, key in keyed:
+        k = (mailbox.tenant_id, key)
+        if k in known or k in pending:
+            continue
+        pending.add(k)
+        fresh.append(
+            InboundEmail(
+                tenant_id=mailbox.tenant_id,
+                mailbox=mailbox,
+                transport=transport,
+                envelope_to=mailbox.address,
+                dedup_key=key,
+                raw=raw,
+                size=len(raw),
+                status=InboundStatus.RECEIVED,
+                received_at=now,
+            )
+        )
+    try:
+        with transaction.atomic():
+            created = InboundEmail.objects.bulk_create(fresh)
+        for row in created:
+            known[(row.tenant_id, row.dedup_key)] = row.pk
+    except IntegrityError:
+        # Another process stored some of them meanwhile: one at a time, deduplicated.
+        for label, raw, mailbox, key in keyed:
+            if (mailbox.tenant_id, key) not in known:
+                try:
+                    row, _created = inbound_store(
+                        raw=raw, transport=transport, mailbox=mailbox, schedule=False, now=now
+                    )
+                except MessageTooLarge as exc:
+                    refused.append(f"{label}: {exc}")
+                    continue
+                known[(mailbox.tenant_id, key)] = row.pk
+    ids: list[int] = []
+    for _label, _raw, mailbox, key in keyed:
+        found = known.get((mailbox.tenant_id, key))
+        if found is not None and found not in ids:
+            ids.append(found)
+    new = len(fresh)
+    return ids, new, len(keyed) - new, refused
+
+
+def _flush(batch: list[tuple[str, bytes, Mailbox]], report: IngestReport) -> None:
+    from comptoir.channels.email.process import inbound_process_many
+
+    if not batch:
+        return
+    ids, new, old, refused = store_batch(batch)
+    report.stored += new
+    report.already_stored += old
+    report.refused.extend(refused)
+    result: BatchResult = inbound_process_many(inbound_ids=ids)
+    report.processed += result.processed
+    report.quarantined += result.quarantined
+    report.ignored += result.ignored
+    report.skipped += result.skipped
+    report.failed.extend(result.failed)
+    batch.clear()
+
+
+def ingest(
+    *,
+    paths: Sequence[str],
+    mailbox_address: str | None = None,
+    batch: int = DEFAULT_BATCH,
+    progress: bool = False,
+    stdin: BinaryIO | None = None,
+    out: Any = None,
+) -> IngestReport:
+    """Store and process every message under `paths`; see the module docstring."""
+    from tqdm import tqdm
+
+    from comptoir.channels.email.store import mailbox_for_address
+
+    out = out or sys.stderr
+    forced = None
+    if mailbox_address:
+        forced = mailbox_for_address(mailbox_address)
+        if forced is None:
+            raise LookupError(f"no active mailbox {mailbox_address!r}")
+    sources = [s for p in paths for s in _sources_of(p)]
+    find = _MailboxFinder(forced)
+    report = IngestReport()
+    pending: list[tuple[str, bytes, Mailbox]] = []
+    bar = tqdm(total=sum(s.count for s in sources), unit="mail", disable=not progress, file=out)
+    try:
+        for source in sources:
+            for label, raw in _messages(source, stdin or sys.stdin.buffer):
+                report.read += 1
+                bar.update(1)
+                target = find(raw)
+                if target is None:
+                    report.unrouted.append(label)
+                    continue
+                pending.append((label, raw, target))
+                if len(pending) >= batch:
+                    _flush(pending, report)
+        _flush(pending, report)
+    finally:
+        bar.close()
+    return report
+
+
+def ingest_main(
+    *, paths: Sequence[str], mailbox_address: str | None, batch: int, progress: bool
+) -> int:
+    try:
+        report = ingest(
+            paths=paths, mailbox_address=mailbox_address, batch=batch, progress=progress
+        )
+    except (LookupError, FileNotFoundError, mailboxes.Error) as exc:
+        print(f"comptoir mail ingest: {exc}", file=sys.stderr)
+        return 1 if not isinstance(exc, FileNotFoundError) else os.EX_NOINPUT
+    for label in report.unrouted[:20]:
+        print(f"no mailbox for {label} (use --mailbox ADDRESS)", file=sys.stderr)
+    for line in report.refused[:20]:
+        print(f"refused {line}", file=sys.stderr)
+    print(report.summary())
+    return report.exit_status()
+
+
+def replay_main(*, ids: Sequence[int], replay_all: bool) -> int:
+    from comptoir.channels.email.process import inbound_replay
+
+    if not ids and not replay_all:
+        print("comptoir mail replay: give --id N (repeatable) or --all", file=sys.stderr)
+        return 2
+    result = inbound_replay(inbound_ids=ids, all_quarantined=replay_all)
+    print(
+        f"{result.processed} processed, {result.ignored} ignored, "
+        f"{result.quarantined} still quarantined, {len(result.failed)} to retry"
+    )
+    if result.failed:
+        return EX_TEMPFAIL
+    return 0

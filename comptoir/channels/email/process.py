@@ -1,0 +1,266 @@
+"""Process stored inbound emails: parse, filter, thread, route — once each, in one transaction.
+
+A stored email (InboundEmail, status "received") is processed exactly once: the status
+moves to processed / quarantined / ignored in the same transaction as every write it
+causes, so a crash before the commit leaves it "received" (processed again on restart, by
+the task retry or the sweeper) and a crash after leaves nothing to redo (a re-run is a
+no-op). A parse failure quarantines the raw message (`comptoir mail replay` retries it);
+any other failure (storage down, database error) rolls everything back and counts an
+attempt, and after MAX_ATTEMPTS the message is quarantined so it stops retrying forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F
+
+from comptoir.channels.email.filters import decide
+from comptoir.channels.email.ids import is_our_message_id
+from comptoir.channels.email.models import (
+    InboundEmail,
+    InboundStatus,
+    OutgoingEmail,
+)
+from comptoir.channels.email.parsed import ParsedEmail
+from comptoir.channels.email.routing import RouteContext, route
+from comptoir.core import clock
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+BATCH_SIZE = 100
+
+
+def _summary(exc: BaseException) -> str:
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-6))
+    return text[-4000:]
+
+
+def _parse(raw: bytes) -> ParsedEmail:
+    # Imported here: the parser is a separate, pure module; importing it lazily keeps this
+    # module importable on its own (and the cost out of Django start-up).
+    from comptoir.channels.email.parse import parse_email
+
+    return parse_email(raw)
+
+
+def _facts(tenant_id: int, parsed: ParsedEmail, ctx: RouteContext) -> dict[str, bool]:
+    is_ours = bool(parsed.message_id) and is_our_message_id(parsed.message_id)
+    sent = False
+    if is_ours:
+        mid = parsed.message_id.strip("<> ")
+        sent = OutgoingEmail.objects.filter(
+            tenant_id=tenant_id, message_id__in={mid, mid.lower()}
+        ).exists()
+    return {
+        "is_our_sent_mail": sent,
+        "from_our_mailbox": ctx.is_our_mailbox(parsed.from_email),
+        "has_our_message_id": is_ours and not sent,
+    }
+
+
+_ROW_FIELDS = ["status", "ticket", "ticket_message", "error", "attempts", "processed_at"]
+
+
+def _quarantine(row: InboundEmail, error: str, now: datetime) -> None:
+    row.status = InboundStatus.QUARANTINED
+    row.error = error
+    row.attempts += 1
+    row.processed_at = now
+
+
+def _parse_row(row: InboundEmail, now: datetime) -> ParsedEmail | None:
+    """The parsed mail, or None when the row went to quarantine (fields set, not saved)."""
+    try:
+        parsed = _parse(bytes(row.raw))
+    except Exception as exc:
+        # Nothing else is written: the raw bytes wait in quarantine for a fixed parser.
+        logger.warning("inbound email %s quarantined: %s", row.pk, exc)
+        _quarantine(row, "parse error: " + _summary(exc), now)
+        return None
+    # The parser salvages what it can rather than raise; a salvaged mail may have lost its
+    # attachments or body structure, so it waits in quarantine for a fixed parser instead of
+    # becoming an incomplete ticket.
+    crashes = [d for d in parsed.defects if d.startswith("parser-crash")]
+    if crashes:
+        _quarantine(row, "parse error: " + ", ".join(crashes), now)
+        return None
+    if row.mailbox is None:
+        _quarantine(row, "its mailbox was deleted before it was processed", now)
+        return None
+    return parsed
+
+
+def _process_rows(rows: Sequence[InboundEmail], now: datetime) -> None:
+    """Process locked, still-received rows inside the caller's transaction."""
+    ctx = RouteContext()
+    parsed_rows = [(row, parsed) for row in rows if (parsed := _parse_row(row, now))]
+    ctx.prefetch([(row.tenant_id, parsed) for row, parsed in parsed_rows])
+    for row, parsed in parsed_rows:
+        assert row.mailbox is not None
+        decision = decide(parsed, **_facts(row.tenant_id, parsed, ctx))
+        outcome = route(
+            row=row, mailbox=row.mailbox, parsed=parsed, decision=decision, now=now, context=ctx
+        )
+        row.status = outcome.status
+        row.ticket = outcome.ticket
+        row.ticket_message = outcome.message
+        row.error = outcome.note
+        row.attempts += 1
+        row.processed_at = now
+    ctx.index.flush()
+    if len(rows) == 1:
+        rows[0].save(update_fields=_ROW_FIELDS)
+    elif rows:
+        InboundEmail.objects.bulk_update(rows, _ROW_FIELDS)
+
+
+def _locked(ids: Sequence[int]) -> list[InboundEmail]:
+    # FOR UPDATE (PostgreSQL): two workers given the same id process it once. SQLite
+    # ignores it; its write transactions are serialized anyway (IMMEDIATE mode).
+    return list(
+        InboundEmail.objects.select_for_update(of=("self",))
+        .select_related("mailbox__queue")
+        .filter(pk__in=list(ids))
+        .order_by("pk")
+    )
+
+
+def _record_failure(ids: Sequence[int], exc: BaseException) -> None:
+    """Count a failed attempt (outside the rolled-back transaction); quarantine at the cap."""
+    error = _summary(exc)
+    try:
+        with transaction.atomic():
+            pending = InboundEmail.objects.filter(pk__in=list(ids), status=InboundStatus.RECEIVED)
+            pending.update(attempts=F("attempts") + 1, error=error)
+            pending.filter(attempts__gte=MAX_ATTEMPTS).update(status=InboundStatus.QUARANTINED)
+    except Exception:
+        # The database itself may be what failed; the row stays "received" and is retried.
+        logger.exception("could not record the failure of inbound emails %s", list(ids))
+
+
+def inbound_process(*, inbound_id: int, now: datetime | None = None) -> InboundEmail | None:
+    """Process one stored email; a no-op unless it is still "received". Raises on faults."""
+    now = now or clock.now()
+    try:
+        with transaction.atomic():
+            rows = _locked([inbound_id])
+            if not rows:
+                return None
+            row = rows[0]
+            if row.status == InboundStatus.RECEIVED:
+                _process_rows([row], now)
+            return row
+    except Exception as exc:
+        _record_failure([inbound_id], exc)
+        raise
+
+
+@dataclass
+class BatchResult:
+    processed: int = 0
+    quarantined: int = 0
+    ignored: int = 0
+    skipped: int = 0  # already processed before (re-runs, redeliveries)
+    failed: list[int] = field(default_factory=list)  # left "received": retried later
+
+    def add(self, other: BatchResult) -> None:
+        self.processed += other.processed
+        self.quarantined += other.quarantined
+        self.ignored += other.ignored
+        self.skipped += other.skipped
+        self.failed.extend(other.failed)
+
+
+def _count(result: BatchResult, status: str) -> None:
+    if status == InboundStatus.PROCESSED:
+        result.processed += 1
+    elif status == InboundStatus.QUARANTINED:
+        result.quarantined += 1
+    elif status == InboundStatus.IGNORED:
+        result.ignored += 1
+
+
+def inbound_process_many(*, inbound_ids: Iterable[int], now: datetime | None = None) -> BatchResult:
+    """Process stored emails in one transaction; if any fails, again one by one.
+
+    One transaction for a batch is what makes bulk ingestion fast; falling back to one
+    transaction per email on error means a bad email never loses the good ones.
+    """
+    now = now or clock.now()
+    ids = list(dict.fromkeys(inbound_ids))
+    result = BatchResult()
+    if not ids:
+        return result
+    try:
+        with transaction.atomic():
+            rows = []
+            for row in _locked(ids):
+                if row.status == InboundStatus.RECEIVED:
+                    rows.append(row)
+                else:
+                    result.skipped += 1
+            _process_rows(rows, now)
+            for row in rows:
+                _count(result, row.status)
+        return result
+    except Exception as exc:
+        if len(ids) == 1:
+            _record_failure(ids, exc)
+            return BatchResult(failed=list(ids))
+    result = BatchResult()
+    for inbound_id in ids:
+        try:
+            done = inbound_process(inbound_id=inbound_id, now=now)
+        except Exception:
+            logger.exception("inbound email %s failed; it will be retried", inbound_id)
+            result.failed.append(inbound_id)
+            continue
+        if done is not None:
+            _count(result, done.status)
+    return result
+
+
+def inbound_process_pending(
+    *,
+    older_than: timedelta = timedelta(minutes=2),
+    limit: int = 1000,
+    now: datetime | None = None,
+) -> BatchResult:
+    """Process emails stored but never processed (a crash between store and task, case 2)."""
+    now = now or clock.now()
+    ids = list(
+        InboundEmail.objects.filter(
+            status=InboundStatus.RECEIVED, received_at__lte=now - older_than
+        )
+        .order_by("received_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    result = BatchResult()
+    for start in range(0, len(ids), BATCH_SIZE):
+        result.add(inbound_process_many(inbound_ids=ids[start : start + BATCH_SIZE], now=now))
+    return result
+
+
+def inbound_replay(
+    *, inbound_ids: Sequence[int] = (), all_quarantined: bool = False, now: datetime | None = None
+) -> BatchResult:
+    """Process quarantined emails again (after a parser fix): back to received, then process."""
+    qs = InboundEmail.objects.filter(status=InboundStatus.QUARANTINED)
+    if not all_quarantined:
+        qs = qs.filter(pk__in=list(inbound_ids))
+    ids = list(qs.order_by("pk").values_list("pk", flat=True))
+    result = BatchResult()
+    for start in range(0, len(ids), BATCH_SIZE):
+        chunk = ids[start : start + BATCH_SIZE]
+        InboundEmail.objects.filter(pk__in=chunk, status=InboundStatus.QUARANTINED).update(
+            status=InboundStatus.RECEIVED, error="", attempts=0
+        )
+        result.add(inbound_process_many(inbound_ids=chunk, now=now))
+    return result

@@ -1,0 +1,174 @@
+"""Threading: which ticket an inbound email belongs to, whatever the order of arrival.
+
+Named threads.py so it never shadows the standard library's `threading`.
+
+Order of the evidence, all within the mail's own tenant (never across tenants):
+1. any of its Message-ID, In-Reply-To and References already in the ThreadRef index;
+2. a Message-ID of one of our outgoing emails that it references (also in ThreadRef when
+   the outbound side records it, looked up directly as well);
+3. a valid signed reply token in the subject (clients that drop headers); forged → ignored.
+Whatever matched, every id of the mail is then recorded against the chosen ticket, so a
+reply that arrived before its original leaves the original's id waiting for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from comptoir.channels.email.ids import find_reply_token, is_our_message_id
+from comptoir.channels.email.models import OutgoingEmail, ThreadRef
+from comptoir.channels.email.parsed import ParsedEmail
+from comptoir.tickets.models import Ticket
+
+# Longest id we index (the column holds 998); longer ones are junk or attacks.
+MAX_ID_LENGTH = 900
+# References of long threads can list hundreds of ids; the first (the thread's root) and
+# the most recent ones are what matter.
+MAX_REFERENCES = 60
+
+
+def normalize_id(value: str) -> str:
+    """A Message-ID as indexed: no brackets or spaces, lower-cased; "" when unusable."""
+    cleaned = "".join((value or "").split()).strip("<>")
+    if not cleaned or len(cleaned) > MAX_ID_LENGTH:
+        return ""
+    return cleaned.lower()
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for v in values:
+        n = normalize_id(v)
+        if n:
+            seen.setdefault(n, None)
+    return list(seen)
+
+
+def referenced_ids(parsed: ParsedEmail) -> list[str]:
+    """The ids this mail points at (In-Reply-To and References), bounded."""
+    refs = list(parsed.references)
+    if len(refs) > MAX_REFERENCES:
+        refs = refs[:1] + refs[-(MAX_REFERENCES - 1) :]
+    return _unique([*parsed.in_reply_to, *refs])
+
+
+def thread_ids(parsed: ParsedEmail) -> list[str]:
+    """Every id that ties this mail to a conversation: its own first, then those it cites."""
+    return _unique([parsed.message_id, *referenced_ids(parsed)])
+
+
+@dataclass(frozen=True)
+class ThreadMatch:
+    ticket: Ticket
+    by: str  # "references" | "outgoing" | "token"
+
+
+class ThreadIndex:
+    """The threading index as one transaction sees it: the database plus what it recorded.
+
+    Bulk ingestion processes a batch of mails in one transaction; looking ids up once for
+    the whole batch and writing the new ones in one statement keeps that fast. One mail
+    processed alone uses the same object for one mail. Call `flush` before committing.
+    """
+
+    def __init__(self) -> None:
+        self._refs: dict[tuple[int, str], int] = {}
+        self._looked_up: set[tuple[int, str]] = set()
+        self._pending: list[ThreadRef] = []
+        self.tickets: dict[int, Ticket] = {}
+
+    def prefetch(self, tenant_id: int, ids: Iterable[str]) -> None:
+        """Load what the database knows about `ids` (one query for many mails)."""
+        wanted = [i for i in _unique(ids) if (tenant_id, i) not in self._looked_up]
+        found: set[int] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            for mid, ticket_id in ThreadRef.objects.filter(
+                tenant_id=tenant_id, message_id__in=chunk
+            ).values_list("message_id", "ticket_id"):
+                self._refs.setdefault((tenant_id, mid), ticket_id)
+                found.add(ticket_id)
+            self._looked_up.update((tenant_id, m) for m in chunk)
+        # The tickets too, in one query; later writes of this transaction go through these
+        # same instances, so they stay current.
+        missing = [t for t in found if t not in self.tickets]
+        if len(missing) > 1:
+            self.tickets.update(Ticket.objects.in_bulk(missing))
+
+    def ticket(self, ticket_id: int) -> Ticket:
+        if ticket_id not in self.tickets:
+            self.tickets[ticket_id] = Ticket.objects.get(pk=ticket_id)
+        return self.tickets[ticket_id]
+
+    def _oldest(self, ticket_ids: set[int]) -> Ticket:
+        if len(ticket_ids) == 1:
+            return self.ticket(next(iter(ticket_ids)))
+        missing = [t for t in ticket_ids if t not in self.tickets]
+        self.tickets.update(Ticket.objects.in_bulk(missing))
+        return min(
+            (self.tickets[t] for t in ticket_ids if t in self.tickets),
+            key=lambda t: (t.created_at, t.pk),
+        )
+
+    def find(self, *, tenant_id: int, parsed: ParsedEmail) -> ThreadMatch | None:
+        """The ticket this mail continues, or None for a new conversation."""
+        ids = thread_ids(parsed)
+        self.prefetch(tenant_id, ids)
+        found = {self._refs[(tenant_id, i)] for i in ids if (tenant_id, i) in self._refs}
+        if found:
+            return ThreadMatch(self._oldest(found), "references")
+        # Our outgoing ids are recorded in ThreadRef when queued; this catches mail queued
+        # by code that did not record them. Both spellings: ids are compared lower-cased
+        # but stored as generated.
+        cited = [
+            v
+            for v in {*ids, *(r.strip("<> ") for r in (*parsed.in_reply_to, *parsed.references))}
+            if v and is_our_message_id(v)
+        ]
+        if cited:
+            outgoing = set(
+                OutgoingEmail.objects.filter(
+                    tenant_id=tenant_id, message_id__in=cited, ticket__isnull=False
+                ).values_list("ticket_id", flat=True)
+            )
+            if outgoing:
+                return ThreadMatch(self._oldest({t for t in outgoing if t}), "outgoing")
+        number = find_reply_token(parsed.subject, tenant_id)
+        if number is not None:
+            ticket = Ticket.objects.filter(tenant_id=tenant_id, number=number).first()
+            if ticket is not None:
+                self.tickets.setdefault(ticket.pk, ticket)
+                return ThreadMatch(self.tickets[ticket.pk], "token")
+        return None
+
+    def record(self, *, tenant_id: int, ticket_id: int, ids: Iterable[str]) -> None:
+        """Index `ids` for the ticket; ids already indexed keep their first ticket."""
+        for mid in _unique(ids):
+            key = (tenant_id, mid)
+            if key in self._refs:
+                continue
+            self._refs[key] = ticket_id
+            self._pending.append(
+                ThreadRef(tenant_id=tenant_id, message_id=mid, ticket_id=ticket_id)
+            )
+
+    def flush(self) -> None:
+        if self._pending:
+            ThreadRef.objects.bulk_create(self._pending, ignore_conflicts=True)
+            self._pending = []
+
+
+def thread_find(*, tenant_id: int, parsed: ParsedEmail) -> ThreadMatch | None:
+    """The ticket this mail continues, or None for a new conversation."""
+    return ThreadIndex().find(tenant_id=tenant_id, parsed=parsed)
+
+
+def thread_record(*, tenant_id: int, ticket_id: int, ids: Iterable[str]) -> None:
+    """Index `ids` as belonging to the ticket; ids already indexed keep their first ticket.
+
+    The outbound side calls this with the Message-ID of every mail it queues for a ticket.
+    """
+    index = ThreadIndex()
+    index.record(tenant_id=tenant_id, ticket_id=ticket_id, ids=ids)
+    index.flush()
