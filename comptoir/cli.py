@@ -13,9 +13,12 @@ import os
 import signal
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
+
+# Where the demo receives mail (the Boutique workspace's support address).
+DEMO_MAILBOX = "support@boutique.demo"
 
 DEMO_LOGINS = (
     ("admin@demo.test", "demo", "administrator of both demo workspaces"),
@@ -51,6 +54,18 @@ def _build_parser() -> argparse.ArgumentParser:
         help="serve the web only (background work then needs `comptoir worker`)",
     )
     run.add_argument("--workers", type=int, default=2, help="background worker threads (2)")
+    run.add_argument(
+        "--lmtp",
+        default=os.environ.get("COMPTOIR_LMTP_LISTEN", "127.0.0.1:2525"),
+        metavar="HOST:PORT",
+        help="LMTP listener for incoming mail, 'off' to disable (127.0.0.1:2525)",
+    )
+    run.add_argument(
+        "--imap",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="fetch the mail of mailboxes configured for IMAP",
+    )
 
     sub.add_parser("demo", help="load the demo data (idempotent)")
 
@@ -92,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             demo=not args.no_demo,
             worker=not args.no_worker,
             workers=args.workers,
+            lmtp=args.lmtp,
+            imap=args.imap,
         )
     if args.command == "demo":
         return _demo()
@@ -191,7 +208,7 @@ def _print_logins() -> None:
     print("\n".join(_login_lines()))
 
 
-def _banner(*, host: str, port: int, worker: bool, has_demo: bool) -> str:
+def _banner(*, host: str, port: int, worker: bool, has_demo: bool, lmtp: str) -> str:
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
     if ":" in shown_host:
         shown_host = f"[{shown_host}]"
@@ -206,6 +223,15 @@ def _banner(*, host: str, port: int, worker: bool, has_demo: bool) -> str:
         f"  API docs:            {url}/api/v1/docs  (OpenAPI: {url}/api/v1/openapi.json)",
         "  API token:           comptoir token create --email AGENT_EMAIL",
         f"  Health:              {url}/healthz",
+        *(
+            [
+                f"  Incoming mail:       LMTP on {lmtp}, e.g.",
+                f"    swaks --server {lmtp} --protocol LMTP --from you@example.com "
+                f"--to {DEMO_MAILBOX}",
+            ]
+            if lmtp
+            else []
+        ),
         *(_login_lines() if has_demo else []),
         "  Stop:                Ctrl+C (or SIGTERM)",
         "=" * 76,
@@ -222,7 +248,29 @@ def _consumer(*, workers: int, periodic: bool) -> Any:
     return HUEY.create_consumer(workers=workers, worker_type="thread", periodic=periodic)
 
 
-def _run(*, host: str, port: int, demo: bool, worker: bool, workers: int) -> int:
+def _start_mail_transports(*, lmtp: str, imap: bool) -> tuple[str, list[Callable[[], None]]]:
+    """Start the LMTP listener and IMAP watchers; returns the LMTP address shown and stops."""
+    stops: list[Callable[[], None]] = []
+    listening = ""
+    if lmtp and lmtp != "off":
+        from comptoir.channels.email.lmtp import parse_listen, start_in_background
+
+        try:
+            stops.append(start_in_background(*parse_listen(lmtp)))
+            listening = lmtp
+        except (OSError, ValueError) as exc:
+            # A taken port must not keep the desk from serving; say why mail is not heard.
+            print(f"LMTP listener not started on {lmtp}: {exc}", flush=True)
+    if imap:
+        from comptoir.channels.email.imap import start_imap_watchers
+
+        stops.append(start_imap_watchers())
+    return listening, stops
+
+
+def _run(
+    *, host: str, port: int, demo: bool, worker: bool, workers: int, lmtp: str, imap: bool
+) -> int:
     _setup_django()
     import uvicorn
     from django.db import connections
@@ -245,7 +293,8 @@ def _run(*, host: str, port: int, demo: bool, worker: bool, workers: int) -> int
     # The web and the worker threads open their own connections; this one is done.
     connections.close_all()
 
-    banner = _banner(host=host, port=port, worker=worker, has_demo=has_demo)
+    listening, transport_stops = _start_mail_transports(lmtp=lmtp, imap=imap)
+    banner = _banner(host=host, port=port, worker=worker, has_demo=has_demo, lmtp=listening)
     # Django warns on every WhiteNoise file served over ASGI (a sync iterator); the file is
     # still served whole, and the warning would drown the log.
     warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous")
@@ -288,6 +337,8 @@ def _run(*, host: str, port: int, demo: bool, worker: bool, workers: int) -> int
             if server.started:
                 raise
     finally:
+        for stop in reversed(transport_stops):
+            stop()
         if consumer is not None:
             consumer.stop(graceful=True)
             consumer.huey.notify_interrupted_tasks()

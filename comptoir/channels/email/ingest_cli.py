@@ -70,10 +70,17 @@ def add_mail_commands(subparsers: Any) -> None:
     replay = sub.add_parser("replay", help="process quarantined mail again (after a fix)")
     replay.add_argument("--id", type=int, action="append", default=[], help="one stored mail id")
     replay.add_argument("--all", action="store_true", help="every quarantined mail")
+    from comptoir.channels.email.lmtp import add_transport_commands
+
+    add_transport_commands(sub)
 
 
 def mail_main(args: argparse.Namespace) -> int:
     """Run a `comptoir mail …` command (Django is set up); returns the exit status."""
+    if getattr(args, "transport_command", None):
+        from comptoir.channels.email.lmtp import run_transport_command
+
+        return run_transport_command(args)
     if args.mail_command == "ingest":
         return ingest_main(
             paths=args.paths,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
@@ -109,6 +110,7 @@ def postgres_url() -> Iterator[str]:
 
 def _run_and_stop(tmp_path: Path, database_url: str | None) -> str:
     port = _free_port()
+    lmtp_port = _free_port()
     env = {
         **os.environ,
         "COMPTOIR_DATA_DIR": str(tmp_path / "var"),
@@ -121,7 +123,15 @@ def _run_and_stop(tmp_path: Path, database_url: str | None) -> str:
     log_path = tmp_path / "run.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [*_comptoir_command(), "run", "--port", str(port), "--no-demo"],
+            [
+                *_comptoir_command(),
+                "run",
+                "--port",
+                str(port),
+                "--no-demo",
+                "--lmtp",
+                f"127.0.0.1:{lmtp_port}",
+            ],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -143,6 +153,12 @@ def _run_and_stop(tmp_path: Path, database_url: str | None) -> str:
 
             assert _get(base + reverse("login")) == 200
             assert _get(f"{base}/static/admin/css/base.css") == 200
+            # The LMTP listener answers in the same process; with no mailbox configured,
+            # a recipient is refused at RCPT time rather than accepted and lost.
+            with smtplib.LMTP("127.0.0.1", lmtp_port, timeout=10) as lmtp:
+                assert lmtp.ehlo()[0] == 250
+                lmtp.mail("someone@example.com")
+                assert lmtp.rcpt("nobody@example.com")[0] == 550
 
             process.send_signal(signal.SIGTERM)
             assert process.wait(timeout=30) == 0, log_path.read_text()
