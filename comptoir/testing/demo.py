@@ -1,0 +1,762 @@
+"""Demo data: tenant "Démo", two workspaces, agents of every role, contacts and 300 tickets.
+
+Everything is made through the services, with `now` moved back in time, so the history of
+each ticket reads as if it had happened over the last sixty days. The same seed always
+gives the same data. Demo accounts (password `demo`) are for demonstrations only.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.utils.html import escape
+
+from comptoir.accounts.models import Queue, Tenant, User, Workspace
+from comptoir.accounts.rights import RoleCode
+from comptoir.accounts.services import (
+    agent_create,
+    membership_set,
+    queue_create,
+    team_create,
+    tenant_create,
+    workspace_create,
+)
+from comptoir.contacts.models import Contact, CustomField, CustomFieldValue, FieldType
+from comptoir.contacts.services import contact_create
+from comptoir.core import clock
+from comptoir.tickets.models import Channel, ContactReason, MessageKind, Priority, Status, Ticket
+from comptoir.tickets.services import (
+    message_add,
+    ticket_assign,
+    ticket_change_status,
+    ticket_close,
+    ticket_create,
+    ticket_link_contact,
+    ticket_mark_read,
+    ticket_qualify,
+)
+
+DEMO_SLUG = "demo"
+DEMO_PASSWORD = "demo"
+DEMO_TICKETS = 300
+DEMO_CONTACTS = 50
+DAYS_SPAN = 60
+
+
+@dataclass
+class DemoSummary:
+    created: bool
+    tenant_id: int | None = None
+    workspaces: int = 0
+    queues: int = 0
+    agents: int = 0
+    contacts: int = 0
+    tickets: int = 0
+    messages: int = 0
+    logins: list[tuple[str, str]] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        if not self.created:
+            return "Demo data already loaded (tenant 'demo' exists); nothing done."
+        lines = [
+            f"Demo data loaded: {self.workspaces} workspaces, {self.queues} queues, "
+            f"{self.agents} agents, {self.contacts} contacts, {self.tickets} tickets, "
+            f"{self.messages} messages.",
+            "Demo logins (demonstration only):",
+        ]
+        lines += [f"  {email} / {password}" for email, password in self.logins]
+        return "\n".join(lines)
+
+
+# -- French material ---------------------------------------------------------------------
+
+FIRST_NAMES = [
+    "Camille",
+    "Léa",
+    "Manon",
+    "Chloé",
+    "Inès",
+    "Sarah",
+    "Julie",
+    "Émilie",
+    "Claire",
+    "Anaïs",
+    "Lucas",
+    "Hugo",
+    "Louis",
+    "Gabriel",
+    "Arthur",
+    "Jules",
+    "Théo",
+    "Nathan",
+    "Raphaël",
+    "Adam",
+    "Élodie",
+    "Margaux",
+    "Pauline",
+    "Océane",
+    "Mathilde",
+    "Antoine",
+    "Julien",
+    "Maxime",
+    "Nicolas",
+    "Thomas",
+    "Sébastien",
+    "François",
+    "Hélène",
+    "Sophie",
+    "Aurélie",
+    "Benoît",
+]
+LAST_NAMES = [
+    "Martin",
+    "Bernard",
+    "Thomas",
+    "Petit",
+    "Robert",
+    "Richard",
+    "Durand",
+    "Dubois",
+    "Moreau",
+    "Laurent",
+    "Simon",
+    "Michel",
+    "Lefèvre",
+    "Leroy",
+    "Roux",
+    "David",
+    "Bertrand",
+    "Morel",
+    "Fournier",
+    "Girard",
+    "Bonnet",
+    "Dupont",
+    "Lambert",
+    "Fontaine",
+    "Rousseau",
+    "Vincent",
+    "Muller",
+    "Lefebvre",
+    "Faure",
+    "André",
+    "Mercier",
+    "Blanc",
+    "Guérin",
+    "Boyer",
+    "Garnier",
+]
+COMPANIES = [
+    "",
+    "",
+    "",
+    "Boulangerie Lemaire",
+    "Cabinet Roussel & Associés",
+    "Garage du Centre",
+    "Transports Vidal",
+    "Pharmacie des Halles",
+    "Atelier Mercier",
+    "SARL Bois et Jardin",
+    "Librairie La Plume",
+    "Hôtel du Parc",
+    "Clinique Saint-Jean",
+    "Ferme des Quatre Vents",
+]
+MAIL_DOMAINS = ["gmail.com", "orange.fr", "free.fr", "laposte.net", "outlook.fr", "sfr.fr"]
+CITIES = ["Paris", "Lyon", "Marseille", "Toulouse", "Nantes", "Lille", "Bordeaux", "Rennes"]
+
+WORKSPACES: dict[str, dict[str, Any]] = {
+    "boutique": {
+        "name": "Boutique en ligne",
+        "queues": ["Commandes", "Livraisons", "Retours"],
+        "teams": ["Service client", "Logistique"],
+        "reasons": [
+            "Suivi de commande",
+            "Retard de livraison",
+            "Produit défectueux",
+            "Demande de remboursement",
+            "Modification d'adresse",
+            "Question sur un produit",
+        ],
+        "fields": [
+            ("numero_client", "Numéro client", FieldType.TEXT, []),
+            ("nb_commandes", "Nombre de commandes", FieldType.NUMBER, []),
+            ("client_depuis", "Client depuis", FieldType.DATE, []),
+            ("fidelite", "Programme fidélité", FieldType.CHOICE, ["Bronze", "Argent", "Or"]),
+        ],
+    },
+    "assurance": {
+        "name": "Assurance",
+        "queues": ["Sinistres", "Contrats"],
+        "teams": ["Gestion sinistres", "Souscription"],
+        "reasons": [
+            "Déclaration de sinistre",
+            "Attestation d'assurance",
+            "Résiliation",
+            "Changement de garanties",
+            "Réclamation",
+        ],
+        "fields": [
+            ("numero_contrat", "Numéro de contrat", FieldType.TEXT, []),
+            ("bonus_malus", "Coefficient bonus-malus", FieldType.NUMBER, []),
+            ("date_echeance", "Date d'échéance", FieldType.DATE, []),
+            ("formule", "Formule", FieldType.CHOICE, ["Tiers", "Tiers étendu", "Tous risques"]),
+        ],
+    },
+}
+
+# Subject and first message per queue; {n} is an order/contract number, {city} a city.
+SCENARIOS: dict[str, list[tuple[str, str]]] = {
+    "Commandes": [
+        (
+            "Commande {n} non reçue",
+            "Bonjour, j'ai passé la commande {n} il y a dix jours et "
+            "je n'ai toujours rien reçu. Pouvez-vous me dire où elle en est ?",
+        ),
+        (
+            "Modifier ma commande {n}",
+            "Bonjour, je souhaiterais ajouter un article à ma "
+            "commande {n} avant son expédition. Est-ce encore possible ?",
+        ),
+        (
+            "Erreur de taille sur la commande {n}",
+            "Bonjour, j'ai commandé un pull en taille M "
+            "mais j'ai sélectionné L par erreur. Pouvez-vous corriger ?",
+        ),
+        (
+            "Paiement refusé",
+            "Bonjour, mon paiement par carte a été refusé trois fois alors que "
+            "ma carte fonctionne ailleurs. Que dois-je faire ?",
+        ),
+        (
+            "Facture de la commande {n}",
+            "Bonjour, pourriez-vous m'envoyer la facture de la "
+            "commande {n} au nom de mon entreprise ?",
+        ),
+    ],
+    "Livraisons": [
+        (
+            "Colis bloqué au dépôt de {city}",
+            "Bonjour, le suivi indique que mon colis est "
+            "bloqué au dépôt de {city} depuis quatre jours. Merci de relancer le transporteur.",
+        ),
+        (
+            "Livraison en point relais",
+            "Bonjour, est-il possible de faire livrer ma commande "
+            "{n} en point relais plutôt qu'à domicile ?",
+        ),
+        (
+            "Colis endommagé",
+            "Bonjour, le colis de la commande {n} est arrivé ouvert et le "
+            "vase à l'intérieur est cassé. Je joins une description des dégâts.",
+        ),
+        (
+            "Changement d'adresse de livraison",
+            "Bonjour, je déménage à {city} la semaine "
+            "prochaine. Pouvez-vous modifier l'adresse de livraison de la commande {n} ?",
+        ),
+    ],
+    "Retours": [
+        (
+            "Retour d'un article",
+            "Bonjour, l'article ne me convient pas. Comment puis-je le "
+            "retourner et sous quel délai serai-je remboursé ?",
+        ),
+        (
+            "Remboursement non reçu",
+            "Bonjour, j'ai renvoyé la commande {n} il y a trois "
+            "semaines et je n'ai pas encore été remboursé.",
+        ),
+        (
+            "Échange de produit",
+            "Bonjour, je voudrais échanger la lampe reçue (commande {n}) "
+            "contre le modèle en laiton.",
+        ),
+        (
+            "Étiquette de retour",
+            "Bonjour, je n'ai pas reçu l'étiquette de retour prépayée pour la commande {n}.",
+        ),
+    ],
+    "Sinistres": [
+        (
+            "Dégât des eaux à {city}",
+            "Bonjour, une fuite chez mon voisin du dessus a abîmé le "
+            "plafond de ma cuisine. Mon contrat est le {n}. Que dois-je faire ?",
+        ),
+        (
+            "Accident de voiture",
+            "Bonjour, j'ai eu un accrochage hier sur un parking à {city}. "
+            "Le constat amiable est rempli, comment vous l'envoyer ?",
+        ),
+        (
+            "Bris de glace",
+            "Bonjour, mon pare-brise s'est fissuré sur l'autoroute. Mon contrat "
+            "{n} couvre-t-il le remplacement ?",
+        ),
+        (
+            "Vol de vélo",
+            "Bonjour, on m'a volé mon vélo électrique devant mon immeuble. J'ai "
+            "déposé plainte au commissariat de {city}.",
+        ),
+        (
+            "Suivi de mon dossier sinistre",
+            "Bonjour, où en est le traitement de mon sinistre "
+            "déclaré le mois dernier ? L'expert n'a pas encore pris contact avec moi.",
+        ),
+    ],
+    "Contrats": [
+        (
+            "Attestation d'assurance habitation",
+            "Bonjour, mon propriétaire me demande une "
+            "attestation d'assurance habitation. Pouvez-vous me l'envoyer ?",
+        ),
+        (
+            "Résiliation du contrat {n}",
+            "Bonjour, je souhaite résilier mon contrat {n} à son "
+            "échéance. Merci de m'indiquer la marche à suivre.",
+        ),
+        (
+            "Ajout d'un conducteur",
+            "Bonjour, je voudrais ajouter mon fils comme conducteur secondaire sur le contrat {n}.",
+        ),
+        (
+            "Changement de RIB",
+            "Bonjour, j'ai changé de banque. Comment mettre à jour mes "
+            "coordonnées bancaires pour les prélèvements ?",
+        ),
+        (
+            "Devis tous risques",
+            "Bonjour, je souhaiterais un devis pour passer en formule tous "
+            "risques sur mon contrat {n}.",
+        ),
+    ],
+}
+
+REPLIES = [
+    "Bonjour {name},\nMerci pour votre message. Nous avons bien pris en compte votre demande "
+    "et revenons vers vous très rapidement.\nBien cordialement,\n{agent}",
+    "Bonjour {name},\nJe viens de vérifier votre dossier : tout est en ordre de notre côté. "
+    "Pourriez-vous nous confirmer que le problème persiste ?\nCordialement,\n{agent}",
+    "Bonjour {name},\nNous sommes désolés pour ce désagrément. Nous avons relancé le service "
+    "concerné et vous tiendrons informé dès que possible.\nBien à vous,\n{agent}",
+    "Bonjour {name},\nPour avancer, pourriez-vous nous transmettre une photo ou une copie du "
+    "document concerné ?\nMerci d'avance,\n{agent}",
+]
+CONTACT_FOLLOW_UPS = [
+    "Merci pour votre réponse rapide. Je vous envoie les éléments demandés.",
+    "Toujours rien de mon côté, pouvez-vous relancer ?",
+    "C'est parfait, merci beaucoup pour votre aide !",
+    "Je n'ai pas bien compris, pouvez-vous préciser ce que je dois faire ?",
+]
+NOTES = [
+    "Client déjà relancé par téléphone la semaine dernière.",
+    "Vérifié dans l'outil logistique : colis pris en charge par le transporteur.",
+    "Dossier à surveiller, deuxième réclamation ce mois-ci.",
+    "J'ai demandé l'avis de l'expert avant de répondre.",
+    "Geste commercial possible si le retard dépasse quinze jours.",
+]
+PHONE_NOTES = [
+    "Appel entrant : le client demande où en est sa demande. Rappel promis sous 48 h.",
+    "Appel entrant : la cliente signale le problème et souhaite une réponse écrite.",
+]
+
+CHANNEL_WEIGHTS = [
+    (Channel.EMAIL, 40),
+    (Channel.WEBFORM, 15),
+    (Channel.PORTAL, 10),
+    (Channel.CHAT, 10),
+    (Channel.PHONE, 10),
+    (Channel.SMS, 5),
+    (Channel.WHATSAPP, 6),
+    (Channel.MOBILE_APP, 4),
+]
+STATUS_WEIGHTS = [
+    (Status.NEW, 12),
+    (Status.TO_PROCESS, 20),
+    (Status.AWAITING_EXPERT, 6),
+    (Status.AWAITING_EXTERNAL, 4),
+    (Status.AWAITING_CONTACT, 18),
+    (Status.CLOSED, 40),
+]
+
+AGENTS = [
+    # email, first, last, {workspace key: role}, is_staff
+    (
+        "admin@demo.test",
+        "Amélie",
+        "Rousseau",
+        {"boutique": RoleCode.ADMINISTRATOR, "assurance": RoleCode.ADMINISTRATOR},
+        True,
+    ),
+    (
+        "coordinateur@demo.test",
+        "Olivier",
+        "Marchand",
+        {"boutique": RoleCode.COORDINATOR, "assurance": RoleCode.COORDINATOR},
+        False,
+    ),
+    ("agent@boutique.demo", "Bruno", "Lefort", {"boutique": RoleCode.AGENT}, False),
+    ("agent@assurance.demo", "Chloé", "Perrin", {"assurance": RoleCode.AGENT}, False),
+    (
+        "expert@demo.test",
+        "Étienne",
+        "Faure",
+        {"boutique": RoleCode.EXPERT, "assurance": RoleCode.EXPERT},
+        False,
+    ),
+    (
+        "externe@demo.test",
+        "Inès",
+        "Colin",
+        {"boutique": RoleCode.EXTERNAL_AGENT, "assurance": RoleCode.EXTERNAL_AGENT},
+        False,
+    ),
+]
+
+
+def _pick(rng: random.Random, weighted: Sequence[tuple[str, int]]) -> str:
+    values, weights = zip(*weighted, strict=True)
+    return str(rng.choices(values, weights=weights)[0])
+
+
+def _html(text: str) -> str:
+    """Plain text to simple safe HTML: escaped paragraphs and line breaks."""
+    paragraphs = [p for p in text.split("\n\n") if p.strip()]
+    return "".join(
+        "<p>" + "<br>".join(escape(line) for line in p.split("\n")) + "</p>" for p in paragraphs
+    )
+
+
+def _ascii(value: str) -> str:
+    import unicodedata
+
+    return (
+        unicodedata.normalize("NFKD", value)
+        .encode("ascii", "ignore")
+        .decode()
+        .lower()
+        .replace(" ", "")
+        .replace("'", "")
+    )
+
+
+# -- loader --------------------------------------------------------------------------------
+
+
+def demo_load(*, now: datetime | None = None, seed: int = 0) -> DemoSummary:
+    """Load the demo tenant once; a second call does nothing and says so."""
+    if Tenant.objects.filter(slug=DEMO_SLUG).exists():
+        return DemoSummary(created=False)
+    with transaction.atomic():
+        return _Loader(now or clock.now(), random.Random(seed)).load()
+
+
+class _Loader:
+    def __init__(self, now: datetime, rng: random.Random) -> None:
+        self.now = now
+        self.rng = rng
+        self.start = now - timedelta(days=DAYS_SPAN)
+        self.messages = 0
+
+    def load(self) -> DemoSummary:
+        rng = self.rng
+        tenant = tenant_create(name="Démo", slug=DEMO_SLUG)
+        # Let the tenant and its accounts predate every ticket in the timeline.
+        Tenant.objects.filter(pk=tenant.pk).update(created_at=self.start - timedelta(days=30))
+        workspaces: dict[str, Workspace] = {}
+        queues: dict[str, list[Queue]] = {}
+        reasons: dict[str, list[ContactReason]] = {}
+        fields: dict[str, list[CustomField]] = {}
+        for key, spec in WORKSPACES.items():
+            ws = workspace_create(tenant=tenant, name=str(spec["name"]), slug=key)
+            workspaces[key] = ws
+            queues[key] = [queue_create(workspace=ws, name=q) for q in spec["queues"]]
+            # No service writes contact reasons or custom fields yet (configuration is admin).
+            reasons[key] = [
+                ContactReason.objects.create(tenant=tenant, workspace=ws, name=r)
+                for r in spec["reasons"]
+            ]
+            fields[key] = [
+                CustomField.objects.create(
+                    tenant=tenant,
+                    workspace=ws,
+                    key=fkey,
+                    label=label,
+                    field_type=ftype,
+                    choices=list(choices),
+                    position=i,
+                )
+                for i, (fkey, label, ftype, choices) in enumerate(spec["fields"])
+            ]
+
+        agents: dict[str, User] = {}
+        # One hash for every demo account: argon2 is deliberately slow, the password the same.
+        password_hash = make_password(DEMO_PASSWORD)
+        staff_by_ws: dict[str, dict[str, list[User]]] = {k: {} for k in WORKSPACES}
+        for email, first, last, roles, is_staff in AGENTS:
+            user = agent_create(
+                tenant=tenant, email=email, password=None, first_name=first, last_name=last
+            )
+            User.objects.filter(pk=user.pk).update(password=password_hash, is_staff=is_staff)
+            user.password, user.is_staff = password_hash, is_staff
+            for ws_key, role in roles.items():
+                membership_set(user=user, workspace=workspaces[ws_key], role=role)
+                staff_by_ws[ws_key].setdefault(role, []).append(user)
+            agents[email] = user
+        for ws_key, spec in WORKSPACES.items():
+            members = [u for us in staff_by_ws[ws_key].values() for u in us]
+            for i, name in enumerate(spec["teams"]):
+                team_create(workspace=workspaces[ws_key], name=name, members=members[i::2])
+
+        contacts = self._contacts(tenant, fields)
+        tickets: list[Ticket] = []
+        # Tickets are created in time order, as they would have arrived.
+        times = sorted(
+            self.start + timedelta(seconds=rng.uniform(0, DAYS_SPAN * 86400 - 3600))
+            for _ in range(DEMO_TICKETS)
+        )
+        for created in times:
+            ws_key = rng.choice(["boutique", "boutique", "assurance"])
+            tickets.append(
+                self._ticket(
+                    ws_key,
+                    created,
+                    queues[ws_key],
+                    reasons[ws_key],
+                    staff_by_ws[ws_key],
+                    contacts,
+                )
+            )
+        return DemoSummary(
+            created=True,
+            tenant_id=tenant.pk,
+            workspaces=len(workspaces),
+            queues=sum(len(q) for q in queues.values()),
+            agents=len(agents),
+            contacts=len(contacts),
+            tickets=len(tickets),
+            messages=self.messages,
+            logins=[
+                ("admin@demo.test", DEMO_PASSWORD),
+                ("agent@boutique.demo", DEMO_PASSWORD),
+                ("agent@assurance.demo", DEMO_PASSWORD),
+            ],
+        )
+
+    def _contacts(self, tenant: Tenant, fields: dict[str, list[CustomField]]) -> list[Contact]:
+        rng = self.rng
+        contacts: list[Contact] = []
+        seen: set[str] = set()
+        while len(contacts) < DEMO_CONTACTS:
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            email = f"{_ascii(first)}.{_ascii(last)}@{rng.choice(MAIL_DOMAINS)}"
+            if email in seen:
+                continue
+            seen.add(email)
+            phone = "+33 6 " + " ".join(f"{rng.randint(0, 99):02d}" for _ in range(4))
+            contact = contact_create(
+                tenant=tenant,
+                first_name=first,
+                last_name=last,
+                company=rng.choice(COMPANIES),
+                emails=[email],
+                phones=[phone] if rng.random() < 0.7 else [],
+                now=self.start - timedelta(days=rng.randint(1, 400)),
+            )
+            contacts.append(contact)
+            for ws_fields in fields.values():
+                if rng.random() < 0.6:
+                    for f in ws_fields:
+                        CustomFieldValue.objects.create(
+                            contact=contact, field=f, value=self._field_value(f)
+                        )
+        return contacts
+
+    def _field_value(self, f: CustomField) -> str:
+        rng = self.rng
+        if f.field_type == FieldType.NUMBER:
+            return (
+                str(rng.randint(1, 40))
+                if f.key != "bonus_malus"
+                else f"{rng.uniform(0.5, 1.5):.2f}"
+            )
+        if f.field_type == FieldType.DATE:
+            return (self.now.date() - timedelta(days=rng.randint(30, 3000))).isoformat()
+        if f.field_type == FieldType.CHOICE:
+            return rng.choice(f.choices)
+        return f"{f.key[:3].upper()}-{rng.randint(100000, 999999)}"
+
+    def _ticket(
+        self,
+        ws_key: str,
+        created: datetime,
+        queues: list[Queue],
+        reasons: list[ContactReason],
+        staff: dict[str, list[User]],
+        contacts: list[Contact],
+    ) -> Ticket:
+        rng = self.rng
+        queue = rng.choice(queues)
+        channel = _pick(rng, CHANNEL_WEIGHTS)
+        final = _pick(rng, STATUS_WEIGHTS)
+        subject_t, body_t = rng.choice(SCENARIOS[queue.name])
+        n = f"{'CMD' if ws_key == 'boutique' else 'CT'}-{rng.randint(10000, 99999)}"
+        city = rng.choice(CITIES)
+        subject, body = subject_t.format(n=n, city=city), body_t.format(n=n, city=city)
+
+        contact: Contact | None = rng.choice(contacts)
+        requester_email = requester_name = ""
+        link_later = False
+        linked_to: Contact | None = None
+        if channel == Channel.EMAIL and rng.random() < 0.2:
+            # An email from an address we do not know: no contact, only what the mail said.
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            requester_name = f"{first} {last}"
+            requester_email = f"{_ascii(first)}{rng.randint(1, 99)}@{rng.choice(MAIL_DOMAINS)}"
+            link_later = rng.random() < 0.3
+            linked_to, contact = contact, None
+        assert contact is not None or requester_email
+        name = contact.full_name if contact else requester_name
+        email = contact.identities.all()[0].value if contact else requester_email
+
+        # The clock for this ticket: each step is a little later, never past `now`.
+        t = created
+        end = self.now - timedelta(minutes=1)
+
+        def later(lo_min: float, hi_min: float) -> datetime:
+            nonlocal t
+            step = timedelta(minutes=rng.uniform(lo_min, hi_min))
+            room = end - t
+            t = t + (step if step < room else room * rng.uniform(0.05, 0.3))
+            return t
+
+        priority = rng.choices(list(Priority.values), weights=[70, 20, 10])[0]
+        ticket = ticket_create(
+            queue=queue,
+            channel=channel,
+            subject=subject,
+            contact=contact,
+            requester_email=requester_email,
+            requester_name=requester_name,
+            priority=priority,
+            now=t,
+        )
+        if channel == Channel.PHONE:
+            agent = rng.choice(staff.get(RoleCode.AGENT, []) or staff[RoleCode.ADMINISTRATOR])
+            self._message(ticket, MessageKind.NOTE, rng.choice(PHONE_NOTES), agent, t)
+        else:
+            self._message(
+                ticket,
+                MessageKind.INBOUND,
+                f"{body}\n\nMerci,\n{name}",
+                None,
+                t,
+                sender=(email, name),
+                subject=subject,
+            )
+        if final == Status.NEW:
+            return ticket
+
+        handlers = staff.get(RoleCode.AGENT, []) + staff.get(RoleCode.COORDINATOR, [])
+        lead = staff[RoleCode.ADMINISTRATOR][0]
+        agent = rng.choice(handlers)
+        ticket_assign(ticket=ticket, assignee=agent, author=lead, now=later(5, 240))
+        ticket_change_status(ticket=ticket, status=Status.TO_PROCESS, author=agent, now=t)
+        if rng.random() < 0.7:
+            ticket_qualify(
+                ticket=ticket,
+                author=agent,
+                contact_reason=rng.choice(reasons),
+                priority=rng.choice([None, Priority.MEDIUM, Priority.HIGH]),
+                now=later(1, 30),
+            )
+        if link_later:
+            ticket_link_contact(ticket=ticket, contact=linked_to, author=agent, now=later(1, 20))
+        if rng.random() < 0.35:
+            self._message(ticket, MessageKind.NOTE, rng.choice(NOTES), agent, later(2, 120))
+        ticket_mark_read(ticket=ticket, agent=agent, now=later(1, 10))
+        if final == Status.TO_PROCESS:
+            return ticket
+        if final in (Status.AWAITING_EXPERT, Status.AWAITING_EXTERNAL):
+            role = RoleCode.EXPERT if final == Status.AWAITING_EXPERT else RoleCode.EXTERNAL_AGENT
+            helper = staff[role][0]
+            self._message(
+                ticket,
+                MessageKind.NOTE,
+                f"Je transmets à {helper.get_full_name()} pour avis.",
+                agent,
+                later(5, 90),
+            )
+            ticket_assign(ticket=ticket, assignee=helper, author=agent, now=t)
+            ticket_change_status(ticket=ticket, status=final, author=agent, now=t)
+            return ticket
+
+        rounds = rng.choice([1, 1, 2, 3])
+        for i in range(rounds):
+            reply = rng.choice(REPLIES).format(name=name.split()[0], agent=agent.get_full_name())
+            self._message(
+                ticket,
+                MessageKind.OUTBOUND,
+                reply,
+                agent,
+                later(20, 600),
+                sender=("", agent.get_full_name()),
+                to=[email],
+                subject=f"Re: {subject}",
+            )
+            ticket_change_status(ticket=ticket, status=Status.AWAITING_CONTACT, author=agent, now=t)
+            last_round = i == rounds - 1
+            if last_round and final == Status.AWAITING_CONTACT:
+                return ticket
+            if not last_round or rng.random() < 0.6:
+                self._message(
+                    ticket,
+                    MessageKind.INBOUND,
+                    rng.choice(CONTACT_FOLLOW_UPS),
+                    None,
+                    later(60, 2880),
+                    sender=(email, name),
+                    subject=f"Re: {subject}",
+                )
+                ticket_change_status(ticket=ticket, status=Status.TO_PROCESS, author=None, now=t)
+                ticket_mark_read(ticket=ticket, agent=agent, now=later(5, 240))
+        ticket_close(ticket=ticket, author=agent, now=later(5, 120))
+        return ticket
+
+    def _message(
+        self,
+        ticket: Ticket,
+        kind: str,
+        text: str,
+        author: User | None,
+        when: datetime,
+        *,
+        sender: tuple[str, str] = ("", ""),
+        to: list[str] | None = None,
+        subject: str = "",
+    ) -> None:
+        self.messages += 1
+        is_mail = ticket.channel == Channel.EMAIL and kind in (
+            MessageKind.INBOUND,
+            MessageKind.OUTBOUND,
+        )
+        message_add(
+            ticket=ticket,
+            kind=kind,
+            body_text=text,
+            body_html=_html(text),
+            author=author,
+            sender_email=sender[0],
+            sender_name=sender[1],
+            to=to or [],
+            subject=subject,
+            message_id=f"demo-{ticket.number}-{self.messages}@demo.comptoir.test"
+            if is_mail
+            else "",
+            now=when,
+        )
