@@ -51,6 +51,12 @@ def counts_move(old: CountKey | None, new: CountKey | None) -> None:
         _bump(key, delta)
 
 
+def counts_add(deltas: dict[CountKey, int]) -> None:
+    """Apply many ticket moves at once, aggregated per combination (bulk creation)."""
+    for key in sorted(k for k, d in deltas.items() if d):
+        _bump(key, deltas[key])
+
+
 def counts_rebuild(workspace_ids: list[int] | None = None) -> int:
     """Recompute the counts from the tickets (after bulk imports); returns rows written."""
     tickets = Ticket.objects.all()

@@ -12,6 +12,9 @@ from django.views.decorators.http import require_GET
 
 from comptoir.accounts.models import User
 from comptoir.accounts.selectors import queue_list, workspace_list
+from comptoir.channels.email.outbound import outgoing_status_for_messages
+from comptoir.channels.email.replies import reply_recipient
+from comptoir.channels.email.selectors_inbound import messages_with_original
 from comptoir.core.errors import NotFound
 from comptoir.core.htmx import render_page_or_partial
 from comptoir.tickets.models import Channel, Event, EventKind, Priority, Status
@@ -150,13 +153,22 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     if show not in TIMELINE_SHOW:
         show = ALL
     timeline = ticket_timeline(ticket=ticket, kinds=show)
+    message_ids = [item.message.pk for item in timeline if item.message]
+    sending = outgoing_status_for_messages(message_ids)
+    originals = messages_with_original(message_ids=message_ids)
     rows = [
-        {"item": item, "sentence": event_sentence(item.event) if item.event else ""}
+        {
+            "item": item,
+            "sentence": event_sentence(item.event) if item.event else "",
+            "delivery": sending.get(item.message.pk) if item.message else None,
+            "has_original": bool(item.message and item.message.pk in originals),
+        }
         for item in timeline
     ]
     context = {
         "ticket": ticket,
         "rows": rows,
+        "reply_to_address": reply_recipient(ticket=ticket),
         "show": show,
         "show_choices": [
             ("all", _("Everything")),

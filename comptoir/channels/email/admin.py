@@ -149,3 +149,8 @@ class AddressFlagAdmin(TenantScopedAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # flags come from bounces; deleting one un-flags the address
+
+
+# The acknowledgment and outbox screens live beside the outbound code; registering them here
+# keeps the app's admin in one import.
+from comptoir.channels.email import admin_outbound  # noqa: E402, F401

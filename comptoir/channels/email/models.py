@@ -50,6 +50,17 @@ class Mailbox(models.Model):
     def __str__(self) -> str:
         return self.address
 
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.queue_id and self.workspace_id and self.queue.workspace_id != self.workspace_id:
+            raise ValidationError({"queue": _("This queue belongs to another workspace.")})
+        if self.imap_enabled and not (self.imap_host and self.imap_username):
+            raise ValidationError(
+                {"imap_host": _("Fetching by IMAP needs a host, a user and a password.")}
+            )
+        self.address = self.address.strip().lower()
+
 
 class InboundStatus(models.TextChoices):
     RECEIVED = "received", _("Received, not processed yet")
@@ -121,6 +132,9 @@ class ThreadRef(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "message_id"], name="thread_ref_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} → {self.ticket_id}"
 
 
 class OutgoingStatus(models.TextChoices):
@@ -196,6 +210,9 @@ class AddressFlag(models.Model):
             models.UniqueConstraint(fields=["tenant", "address"], name="address_flag_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.address} ({self.reason})"
+
 
 class AutoReplyLog(models.Model):
     """Automatic mail sent to a correspondent: at most one per window (RFC 3834 §2)."""
@@ -209,6 +226,9 @@ class AutoReplyLog(models.Model):
         indexes = [
             models.Index(fields=["tenant", "correspondent", "-sent_at"], name="autoreply_recent")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.correspondent}"
 
 
 class Acknowledgment(models.Model):

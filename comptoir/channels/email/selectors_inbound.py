@@ -16,6 +16,7 @@ class InboundOriginal:
     """The whole received email behind a ticket message ("show the full original")."""
 
     inbound_id: int
+    ticket_id: int
     subject: str
     from_email: str
     from_name: str
@@ -45,6 +46,7 @@ def inbound_original(*, user: User, message_id: int) -> InboundOriginal:
     parsed = parse_email(bytes(row.raw))
     return InboundOriginal(
         inbound_id=row.pk,
+        ticket_id=row.ticket_id or 0,
         subject=parsed.subject,
         from_email=parsed.from_email,
         from_name=parsed.from_name,
@@ -55,6 +57,17 @@ def inbound_original(*, user: User, message_id: int) -> InboundOriginal:
         body_text=parsed.body_text,
         body_html=parsed.body_html,
         raw_size=row.size,
+    )
+
+
+def messages_with_original(*, message_ids: list[int]) -> set[int]:
+    """Which of these ticket messages came from a stored email (one query, for the timeline)."""
+    if not message_ids:
+        return set()
+    return set(
+        InboundEmail.objects.filter(ticket_message_id__in=message_ids).values_list(
+            "ticket_message_id", flat=True
+        )
     )
 
 

@@ -4,4 +4,5 @@ from comptoir.channels.email import views
 
 urlpatterns = [
     path("tickets/<int:ticket_id>/reply/", views.ticket_reply_view, name="ticket_reply"),
+    path("messages/<int:message_id>/original/", views.message_original, name="message_original"),
 ]

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from comptoir.channels.email.replies import reply_recipient, ticket_reply
+from comptoir.channels.email.selectors_inbound import inbound_original
 from comptoir.core.errors import DomainError, NotFound
 from comptoir.tickets.selectors import ticket_get
 from comptoir.tickets.services import NewAttachment
@@ -97,3 +98,13 @@ def ticket_reply_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
         response["HX-Trigger"] = "ticket-replied"
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+@login_required
+def message_original(request: HttpRequest, message_id: int) -> HttpResponse:
+    """The whole received email behind an inbound message: quoted history, signature, headers."""
+    try:
+        original = inbound_original(user=request.user, message_id=message_id)  # type: ignore[arg-type]
+    except NotFound as exc:
+        raise Http404 from exc
+    return render(request, "mail/original.html", {"original": original, "message_id": message_id})
