@@ -232,11 +232,20 @@ def _banner(*, host: str, port: int, worker: bool, has_demo: bool, lmtp: str) ->
             if lmtp
             else []
         ),
+        f"  Outgoing mail:       {_outgoing_mail_label()}",
         *(_login_lines() if has_demo else []),
         "  Stop:                Ctrl+C (or SIGTERM)",
         "=" * 76,
     ]
     return "\n".join(lines)
+
+
+def _outgoing_mail_label() -> str:
+    from django.conf import settings
+
+    if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+        return f"written to {settings.EMAIL_FILE_PATH} (set COMPTOIR_SMTP_HOST to send)"
+    return f"{settings.EMAIL_BACKEND.rsplit('.', 2)[-2]} via {settings.EMAIL_HOST}"
 
 
 def _consumer(*, workers: int, periodic: bool) -> Any:

@@ -209,9 +209,15 @@ COMPTOIR_MAIL_DOMAIN = os.environ.get("COMPTOIR_MAIL_DOMAIN", "comptoir.localhos
 MAIL_MAX_BYTES = int(os.environ.get("COMPTOIR_MAIL_MAX_BYTES", str(25 * 1024 * 1024)))
 
 # Outgoing mail (the outbox delivers through Django's email backend).
+# With no relay configured (the demo, a laptop), mail is written as .eml files under the
+# data folder instead of failing against a missing localhost:25: every send is visible.
 EMAIL_BACKEND = os.environ.get(
-    "COMPTOIR_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
+    "COMPTOIR_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if os.environ.get("COMPTOIR_SMTP_HOST")
+    else "django.core.mail.backends.filebased.EmailBackend",
 )
+EMAIL_FILE_PATH = DATA_DIR / "sent-mail"
 EMAIL_HOST = os.environ.get("COMPTOIR_SMTP_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("COMPTOIR_SMTP_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("COMPTOIR_SMTP_USER", "")

@@ -74,6 +74,12 @@ class DemoSummary:
         return "\n".join(lines)
 
 
+# Where each demo workspace receives mail; the first queue of the workspace gets it.
+MAILBOXES = [
+    ("boutique", "support@boutique.demo", "Service client Boutique en ligne"),
+    ("assurance", "sinistres@assurance.demo", "Assurance — sinistres"),
+]
+
 # -- French material ---------------------------------------------------------------------
 
 FIRST_NAMES = [
@@ -494,6 +500,7 @@ class _Loader:
                 for i, (fkey, label, ftype, choices) in enumerate(spec["fields"])
             ]
 
+        self._mail(tenant, workspaces, queues)
         agents: dict[str, User] = {}
         # One hash for every demo account: argon2 is deliberately slow, the password the same.
         password_hash = make_password(DEMO_PASSWORD)
@@ -547,6 +554,33 @@ class _Loader:
                 ("agent@assurance.demo", DEMO_PASSWORD),
             ],
         )
+
+    def _mail(
+        self, tenant: Tenant, workspaces: dict[str, Workspace], queues: dict[str, list[Queue]]
+    ) -> None:
+        """Mailboxes to write to (LMTP on 127.0.0.1:2525 in `comptoir run`) and their acks."""
+        from comptoir.channels.email.models import Acknowledgment, Mailbox
+
+        for key, address, name in MAILBOXES:
+            Mailbox.objects.create(
+                tenant=tenant,
+                workspace=workspaces[key],
+                queue=queues[key][0],
+                address=address,
+                display_name=name,
+            )
+            Acknowledgment.objects.create(
+                tenant=tenant,
+                workspace=workspaces[key],
+                subject="Nous avons bien reçu votre demande n° {{ticket.number}}",
+                body=(
+                    "Bonjour,\n\n"
+                    "Nous avons bien reçu votre demande « {{ticket.subject}} » et y "
+                    "répondrons sous {{delay_hours}} heures.\n\n"
+                    f"L'équipe {name}"
+                ),
+                delay_hours=24,
+            )
 
     def _contacts(self, tenant: Tenant, fields: dict[str, list[CustomField]]) -> list[Contact]:
         rng = self.rng
