@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from comptoir.accounts.models import Queue, Team, Tenant, User, Workspace
 from comptoir.accounts.rights import RoleCode, visible_workspace_ids
+from comptoir.channels.email.models import Mailbox
 from comptoir.contacts.models import Contact, CustomField, CustomFieldValue
 from comptoir.testing.demo import DEMO_CONTACTS, DEMO_TICKETS, demo_load
 from comptoir.tickets.models import (
@@ -149,5 +150,16 @@ def test_the_same_seed_gives_the_same_data(demo):
     for user in User.objects.filter(tenant__slug="demo-first"):
         User.objects.filter(pk=user.pk).update(email=f"first-{user.email}")
     Contact.objects.filter(tenant__slug="demo-first").delete()
+    Mailbox.objects.filter(tenant__slug="demo-first").delete()
     assert demo_load(now=NOW, seed=0).created
     assert tickets("demo") == first
+
+
+def test_the_demo_receives_mail_on_its_mailboxes(demo):
+    from comptoir.channels.email.models import Acknowledgment
+    from comptoir.channels.email.store import mailbox_for_address
+
+    boutique = mailbox_for_address("support@boutique.demo")
+    assert boutique is not None and boutique.workspace.name == "Boutique en ligne"
+    assert mailbox_for_address("sinistres@assurance.demo") is not None
+    assert Acknowledgment.objects.filter(workspace=boutique.workspace, is_enabled=True).exists()
