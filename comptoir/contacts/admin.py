@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from comptoir.contacts.models import Contact, ContactIdentity, CustomField
+from comptoir.contacts.models import Contact, ContactIdentity, CustomField, CustomFieldValue
 from comptoir.core.admin import TenantScopedAdmin, TenantScopedInline
 
 
@@ -25,11 +25,16 @@ class IdentityInline(TenantScopedInline):
     fields = ["kind", "value", "is_primary"]
 
 
+class CustomValueInline(TenantScopedInline):
+    model = CustomFieldValue
+    fields = ["field", "value"]
+
+
 @admin.register(Contact)
 class ContactAdmin(TenantScopedAdmin):
     list_display = ["__str__", "company", "created_at"]
     search_fields = ["first_name", "last_name", "company", "identities__value"]
-    inlines = [IdentityInline]
+    inlines = [IdentityInline, CustomValueInline]
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         for obj in formset.save(commit=False):

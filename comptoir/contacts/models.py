@@ -122,3 +122,24 @@ class CustomFieldValue(models.Model):
 
     def __str__(self) -> str:
         return self.value
+
+    def clean(self) -> None:
+        value = self.value.strip()
+        self.value = value
+        if not value or not self.field_id:
+            return
+        kind = self.field.field_type
+        if kind == FieldType.NUMBER:
+            try:
+                float(value.replace(",", "."))
+            except ValueError as exc:
+                raise ValidationError({"value": _("Enter a number.")}) from exc
+        elif kind == FieldType.DATE:
+            from datetime import date
+
+            try:
+                date.fromisoformat(value)
+            except ValueError as exc:
+                raise ValidationError({"value": _("Enter a date as YYYY-MM-DD.")}) from exc
+        elif kind == FieldType.CHOICE and value not in self.field.choices:
+            raise ValidationError({"value": _("Pick one of: %s") % ", ".join(self.field.choices)})

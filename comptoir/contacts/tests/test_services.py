@@ -40,3 +40,29 @@ def test_contacts_are_scoped_to_the_agents_tenant(cast):
     assert list(contact_list(user=cast.boutique_agent, search="Dupont")) == [cast.alice]
     with pytest.raises(NotFound):
         contact_get(user=cast.boutique_agent, contact_id=cast.other_contact.pk)
+
+
+@pytest.mark.parametrize(
+    "field_type, choices, good, bad",
+    [
+        ("number", [], "12,5", "douze"),
+        ("date", [], "2026-03-02", "02/03/2026"),
+        ("choice", ["Or", "Argent"], "Or", "Bronze"),
+    ],
+)
+def test_custom_values_must_fit_their_field_type(cast, field_type, choices, good, bad):
+    from django.core.exceptions import ValidationError
+
+    from comptoir.contacts.models import CustomField, CustomFieldValue
+
+    field = CustomField.objects.create(
+        tenant=cast.tenant,
+        workspace=cast.boutique,
+        key=f"f_{field_type}",
+        label=field_type,
+        field_type=field_type,
+        choices=choices,
+    )
+    CustomFieldValue(contact=cast.alice, field=field, value=good).full_clean()
+    with pytest.raises(ValidationError):
+        CustomFieldValue(contact=cast.alice, field=field, value=bad).full_clean()
