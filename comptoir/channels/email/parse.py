@@ -16,6 +16,7 @@ part case-sensitive, but clients and gateways re-case them, and threading must m
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC
 from email.message import Message
 from email.parser import BytesHeaderParser, BytesParser
@@ -62,10 +63,71 @@ def parse_email(raw: bytes) -> ParsedEmail:
     raw = bytes(raw)
     defects: list[str] = []
     try:
-        return _parse(raw, defects)
+        parsed = _parse(raw, defects)
     except Exception as exc:  # salvage what we can, say what happened
         defects.append(f"parser-crash:{type(exc).__name__}")
-        return _salvage(raw, defects)
+        parsed = _salvage(raw, defects)
+    return _storable(parsed)
+
+
+# Longest values the tickets' columns hold (Message.subject, sender_name, sender_email,
+# Attachment.content_type/content_id). PostgreSQL refuses longer values and any NUL
+# character; the mail would fail to process again and again, then sit in quarantine
+# (reliability cases 11, 14, 15). The raw bytes keep the whole original.
+MAX_SUBJECT = 998
+MAX_NAME = 200
+MAX_ADDRESS = 320
+MAX_MIME_VALUE = 255
+
+
+def _nul(value: str) -> str:
+    return value.replace("\x00", "") if "\x00" in value else value
+
+
+def _storable(p: ParsedEmail) -> ParsedEmail:
+    """No NUL character anywhere and no value longer than the column that will hold it."""
+    from_email = _nul(p.from_email)
+    defects = p.defects
+    if len(from_email) > MAX_ADDRESS:
+        from_email, defects = "", (*defects, "from-invalid:too-long")
+    attachments = tuple(
+        replace(
+            a,
+            filename=_nul(a.filename),
+            content_type=_nul(a.content_type)[:MAX_MIME_VALUE],
+            content_id=cid if len(cid := _nul(a.content_id)) <= MAX_MIME_VALUE else "",
+        )
+        for a in p.attachments
+    )
+    bounce = p.bounce
+    if bounce is not None:
+        bounce = replace(
+            bounce,
+            original_message_id=_nul(bounce.original_message_id),
+            failed_recipients=tuple(_nul(r) for r in bounce.failed_recipients),
+            status=_nul(bounce.status),
+            diagnostic=_nul(bounce.diagnostic),
+        )
+    return replace(
+        p,
+        message_id=_nul(p.message_id),
+        in_reply_to=tuple(_nul(i) for i in p.in_reply_to),
+        references=tuple(_nul(i) for i in p.references),
+        subject=_nul(p.subject)[:MAX_SUBJECT],
+        from_email=from_email,
+        from_name=_nul(p.from_name)[:MAX_NAME],
+        reply_to=tuple(_nul(a) for a in p.reply_to),
+        to=tuple(_nul(a) for a in p.to),
+        cc=tuple(_nul(a) for a in p.cc),
+        headers={k: _nul(v) for k, v in p.headers.items()},
+        body_text=_nul(p.body_text),
+        body_html=_nul(p.body_html),
+        visible_text=_nul(p.visible_text),
+        visible_html=_nul(p.visible_html),
+        attachments=attachments,
+        bounce=bounce,
+        defects=defects,
+    )
 
 
 _BOUNDARY_PARAM = re.compile(rb"[Bb][Oo][Uu][Nn][Dd][Aa][Rr][Yy]\s*=")

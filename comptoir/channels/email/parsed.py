@@ -33,9 +33,9 @@ class ParsedEmail:
     message_id: str
     in_reply_to: tuple[str, ...]
     references: tuple[str, ...]
-    subject: str  # decoded (RFC 2047), unfolded, whole
-    from_email: str  # lower-cased address, "" when missing or invalid
-    from_name: str
+    subject: str  # decoded (RFC 2047), unfolded, whole up to 998 characters (the column)
+    from_email: str  # lower-cased address, "" when missing, invalid or over 320 characters
+    from_name: str  # at most 200 characters; no string field holds a NUL character
     reply_to: tuple[str, ...]
     to: tuple[str, ...]
     cc: tuple[str, ...]

@@ -313,3 +313,44 @@ def test_a_certificate_we_do_not_trust_is_refused(tls_mailbox, tls_dovecot):
     with pytest.raises(ssl.SSLCertVerificationError):
         imap_fetch_once(tls_mailbox)
     assert InboundEmail.objects.count() == 0
+
+
+# --- added by the reliability audit (cases 1 and 8, see docs/subsystems/email.md) ------
+
+
+def test_a_message_over_the_size_limit_is_left_unseen_on_the_server_with_a_warning(
+    mailbox, sender, settings, caplog
+):
+    settings.MAIL_MAX_BYTES = 2000
+    big = _message("Trop gros")[:-2] + b"x" * 5000 + b"\r\n"
+    small = _message("Petit")
+    sender.append("INBOX", big)
+    sender.append("INBOX", small)
+
+    with caplog.at_level("WARNING", logger="comptoir.channels.email.imap"):
+        assert imap_fetch_once(mailbox) == 1
+
+    assert [bytes(row.raw) for row in InboundEmail.objects.all()] == [small]
+    # Never dropped: still on the server, unseen, for a person to handle; and said so.
+    seen = sorted(SEEN in flags for flags in _flags(sender).values())
+    assert seen == [False, True]
+    assert any("over MAIL_MAX_BYTES" in r.getMessage() for r in caplog.records)
+    assert imap_fetch_once(mailbox) == 0  # the next poll does not store it either
+
+
+def test_a_database_refusing_writes_leaves_the_message_unseen_on_any_database(mailbox, sender):
+    from django.db import OperationalError
+
+    def refuse_writes(execute, sql, params, many, context):
+        if sql.lstrip().upper().startswith("INSERT"):
+            raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+    sender.append("INBOX", _message())
+    # The fetch runs in this thread: the driver of its connection refuses the INSERT.
+    with connection.execute_wrapper(refuse_writes), pytest.raises(ImapStoreFailed):
+        imap_fetch_once(mailbox)
+    assert InboundEmail.objects.count() == 0
+    assert [SEEN in flags for flags in _flags(sender).values()] == [False]
+    assert imap_fetch_once(mailbox) == 1
+    assert [SEEN in flags for flags in _flags(sender).values()] == [True]
