@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+pytest_plugins = ["comptoir.testing.browser"]
+
 
 @pytest.fixture
 def cast(db):
