@@ -176,7 +176,7 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
             ("events", _("Events only")),
         ],
     }
-    return render_page_or_partial(request, "tickets/ticket_detail.html", "timeline", context)
+    return render_page_or_partial(request, "tickets/ticket_detail.html", "ticket-main", context)
 
 
 @login_required

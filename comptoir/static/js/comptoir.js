@@ -23,6 +23,15 @@
     if (path) { window.location.assign(path); }
   });
 
+  document.addEventListener("submit", function (event) {
+    // htmx swaps change the URL (filters, tabs, pages) after the page was rendered: the
+    // language switch must come back to where the agent is now, not where they started.
+    var form = event.target;
+    if (!form.classList || !form.classList.contains("langswitch")) { return; }
+    var next = form.querySelector("input[name=next]");
+    if (next) { next.value = window.location.pathname + window.location.search; }
+  }, true);
+
   document.addEventListener("htmx:configRequest", function (event) {
     // GET forms send every field; dropping the empty ones keeps pushed URLs short.
     if (event.detail.verb !== "get") { return; }

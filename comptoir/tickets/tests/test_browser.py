@@ -415,11 +415,6 @@ def test_language_switch_to_english_persists_across_pages_and_back_to_french(
     expect(page.get_by_role("heading", name="Demandes")).to_be_visible()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the switcher's next= is rendered at page load; an htmx swap with hx-push-url "
-    "changes the URL but not that field, so switching language drops the filters",
-)
 def test_language_switch_after_an_htmx_filter_keeps_the_filtered_list(page, cast, boutique_tickets):
     login(page, cast.boutique_agent)
     _tab(page, "Ouvertes").click()

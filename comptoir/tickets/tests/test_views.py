@@ -304,7 +304,9 @@ def test_ticket_page_filters_messages_or_events(boutique, cast):
     assert boutique.get(url, {"show": "junk"}).context["show"] == "all"
 
     partial = boutique.get(url, {"show": "events"}, HTTP_HX_REQUEST="true").content.decode()
-    assert partial.lstrip().startswith('<div id="timeline"')
+    # The fragment holds the header and the timeline (a reply changes both), not the page.
+    assert partial.lstrip().startswith('<div id="ticket-main"')
+    assert '<div id="timeline"' in partial
     assert "<html" not in partial
     assert "a message" not in partial
 

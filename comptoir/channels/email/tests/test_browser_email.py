@@ -171,6 +171,8 @@ def test_agent_reply_goes_out_through_the_outbox_threaded_on_the_customers_mail(
     expect(outbound).to_contain_text(REPLY_TEXT)
     expect(outbound).to_contain_text("Bruno Martin")
     expect(outbound.locator(".delivery")).to_have_text("Envoyé")
+    # The header refreshed with it: replying waits for the customer.
+    expect(page.locator("header.tickethead .badge")).to_have_text("Attente client")
 
     assert len(smtp_sink.messages) == 1
     received = smtp_sink.messages[0]
@@ -189,7 +191,6 @@ def test_agent_reply_goes_out_through_the_outbox_threaded_on_the_customers_mail(
     outbound = page.locator("li.tl-message--outbound")
     expect(outbound).to_contain_text(REPLY_TEXT)
     expect(outbound.locator(".delivery")).to_have_text("Envoyé")
-    # Replying waits for the customer (the header only catches up on a full load).
     expect(page.locator("header.tickethead .badge")).to_have_text("Attente client")
 
 
