@@ -239,6 +239,7 @@ def store_batch(
     from comptoir.channels.email.models import InboundEmail, InboundStatus
     from comptoir.channels.email.store import MessageTooLarge, dedup_key, inbound_store
     from comptoir.core import clock
+    from comptoir.tickets.bulk import rows_insert
 
     now = clock.now()
     refused: list[str] = []
@@ -279,8 +280,8 @@ def store_batch(
         )
     try:
         with transaction.atomic():
-            created = InboundEmail.objects.bulk_create(fresh)
-        for row in created:
+            rows_insert(fresh)
+        for row in fresh:
             known[(row.tenant_id, row.dedup_key)] = row.pk
     except IntegrityError:
         # Another process stored some of them meanwhile: one at a time, deduplicated.

@@ -25,11 +25,13 @@ from comptoir.channels.email.ids import is_our_message_id
 from comptoir.channels.email.models import (
     InboundEmail,
     InboundStatus,
+    Mailbox,
     OutgoingEmail,
 )
 from comptoir.channels.email.parsed import ParsedEmail
-from comptoir.channels.email.routing import RouteContext, route
+from comptoir.channels.email.routing import BatchItem, RouteContext, route, route_batch
 from comptoir.core import clock
+from comptoir.tickets.bulk import rows_update
 
 logger = logging.getLogger(__name__)
 
@@ -97,17 +99,34 @@ def _parse_row(row: InboundEmail, now: datetime) -> ParsedEmail | None:
     return parsed
 
 
-def _process_rows(rows: Sequence[InboundEmail], now: datetime) -> None:
-    """Process locked, still-received rows inside the caller's transaction."""
+def _process_rows(rows: Sequence[InboundEmail], now: datetime, *, bulk: bool = False) -> None:
+    """Process locked, still-received rows inside the caller's transaction.
+
+    `bulk`: the same decisions, written in bulk (routing.route_batch) — bulk ingestion.
+    """
     ctx = RouteContext()
-    parsed_rows = [(row, parsed) for row in rows if (parsed := _parse_row(row, now))]
+    parsed_rows = [
+        (row, parsed) for row, parsed in ((r, _parse_row(r, now)) for r in rows) if parsed
+    ]
     ctx.prefetch([(row.tenant_id, parsed) for row, parsed in parsed_rows])
-    for row, parsed in parsed_rows:
-        assert row.mailbox is not None
-        decision = decide(parsed, **_facts(row.tenant_id, parsed, ctx))
-        outcome = route(
-            row=row, mailbox=row.mailbox, parsed=parsed, decision=decision, now=now, context=ctx
-        )
+    if bulk:
+        items = []
+        for row, parsed in parsed_rows:
+            assert row.mailbox is not None
+            decision = decide(parsed, **_facts(row.tenant_id, parsed, ctx))
+            items.append(BatchItem(row=row, mailbox=row.mailbox, parsed=parsed, decision=decision))
+        outcomes = route_batch(items=items, now=now, context=ctx)
+        done = list(zip([row for row, _p in parsed_rows], outcomes, strict=True))
+    else:
+        done = []
+        for row, parsed in parsed_rows:
+            assert row.mailbox is not None
+            decision = decide(parsed, **_facts(row.tenant_id, parsed, ctx))
+            outcome = route(
+                row=row, mailbox=row.mailbox, parsed=parsed, decision=decision, now=now, context=ctx
+            )
+            done.append((row, outcome))
+    for row, outcome in done:
         row.status = outcome.status
         row.ticket = outcome.ticket
         row.ticket_message = outcome.message
@@ -118,18 +137,22 @@ def _process_rows(rows: Sequence[InboundEmail], now: datetime) -> None:
     if len(rows) == 1:
         rows[0].save(update_fields=_ROW_FIELDS)
     elif rows:
-        InboundEmail.objects.bulk_update(rows, _ROW_FIELDS)
+        # Django's bulk_update (a CASE per field and row) cost more than the rest of the
+        # batch's writes when profiled: one parametrized UPDATE run for all rows instead.
+        rows_update(rows, _ROW_FIELDS)
 
 
 def _locked(ids: Sequence[int]) -> list[InboundEmail]:
     # FOR UPDATE (PostgreSQL): two workers given the same id process it once. SQLite
     # ignores it; its write transactions are serialized anyway (IMMEDIATE mode).
-    return list(
-        InboundEmail.objects.select_for_update(of=("self",))
-        .select_related("mailbox__queue")
-        .filter(pk__in=list(ids))
-        .order_by("pk")
+    rows = list(InboundEmail.objects.select_for_update().filter(pk__in=list(ids)).order_by("pk"))
+    # The few mailboxes of a batch once each, shared by their rows (not one copy per row).
+    mailboxes = Mailbox.objects.select_related("queue").in_bulk(
+        {row.mailbox_id for row in rows if row.mailbox_id is not None}
     )
+    for row in rows:
+        row.mailbox = mailboxes.get(row.mailbox_id) if row.mailbox_id is not None else None
+    return rows
 
 
 def _record_failure(ids: Sequence[int], exc: BaseException) -> None:
@@ -206,7 +229,7 @@ def inbound_process_many(*, inbound_ids: Iterable[int], now: datetime | None = N
                     rows.append(row)
                 else:
                     result.skipped += 1
-            _process_rows(rows, now)
+            _process_rows(rows, now, bulk=len(rows) > 1)
             for row in rows:
                 _count(result, row.status)
         return result

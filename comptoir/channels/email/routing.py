@@ -8,8 +8,10 @@ at all.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -17,7 +19,9 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from comptoir.channels.email.filters import Decision, requester_address
+from comptoir.channels.email.ids import find_reply_token
 from comptoir.channels.email.models import (
+    Acknowledgment,
     AddressFlag,
     InboundEmail,
     InboundStatus,
@@ -34,6 +38,13 @@ from comptoir.channels.email.threads import (
 )
 from comptoir.contacts.models import Contact, ContactIdentity, IdentityKind
 from comptoir.contacts.normalize import normalize_identity
+from comptoir.tickets.bulk import (
+    NewMessage,
+    NewTicket,
+    messages_add_bulk,
+    ticket_number_last,
+    tickets_create_bulk,
+)
 from comptoir.tickets.models import Channel, Message, MessageKind, Status, Ticket
 from comptoir.tickets.services import (
     NewAttachment,
@@ -85,6 +96,8 @@ class RouteContext:
             by_tenant.setdefault(tenant_id, []).append(parsed)
         for tenant_id, parsed_list in by_tenant.items():
             self.index.prefetch(tenant_id, [i for p in parsed_list for i in thread_ids(p)])
+            tokens = (find_reply_token(p.subject, tenant_id) for p in parsed_list)
+            self.index.prefetch_numbers(tenant_id, [n for n in tokens if n is not None])
             addresses = {
                 normalize_identity(IdentityKind.EMAIL, a)
                 for a in (requester_address(p) for p in parsed_list)
@@ -134,12 +147,10 @@ def _attachments(parsed: ParsedEmail) -> list[NewAttachment]:
     ]
 
 
-def _add_inbound(
-    *, ticket: Ticket, parsed: ParsedEmail, decision: Decision, now: datetime
-) -> Message:
+def _inbound_message(*, ticket: Ticket, parsed: ParsedEmail, decision: Decision) -> NewMessage:
     # The visible part is the message; the whole mail stays in InboundEmail.raw and is
     # shown by selectors_inbound.inbound_original ("full original").
-    return message_add(
+    return NewMessage(
         ticket=ticket,
         kind=MessageKind.INBOUND,
         body_text=parsed.visible_text or parsed.body_text,
@@ -154,7 +165,27 @@ def _add_inbound(
         references=" ".join(referenced_ids(parsed)),
         attachments=_attachments(parsed),
         is_auto_reply=decision.is_auto_reply,
-        now=now,
+    )
+
+
+def _add_inbound(
+    *, ticket: Ticket, parsed: ParsedEmail, decision: Decision, now: datetime
+) -> Message:
+    new = _inbound_message(ticket=ticket, parsed=parsed, decision=decision)
+    values: dict[str, Any] = {f.name: getattr(new, f.name) for f in fields(new)}
+    return message_add(**values, now=now)
+
+
+def _new_ticket(
+    *, mailbox: Mailbox, parsed: ParsedEmail, requester: str, ctx: RouteContext
+) -> NewTicket:
+    return NewTicket(
+        queue=mailbox.queue,
+        channel=Channel.EMAIL,
+        subject=parsed.subject.strip() or _("(no subject)"),
+        contact=ctx.contact(tenant_id=mailbox.tenant_id, address=requester),
+        requester_email=requester,
+        requester_name=parsed.from_name if requester == parsed.from_email else "",
     )
 
 
@@ -310,15 +341,9 @@ def route(
         if not decision.is_auto_reply:
             _wake(ticket, now)
     else:
-        ticket = ticket_create(
-            queue=mailbox.queue,
-            channel=Channel.EMAIL,
-            subject=parsed.subject.strip() or _("(no subject)"),
-            contact=ctx.contact(tenant_id=tenant_id, address=requester),
-            requester_email=requester,
-            requester_name=parsed.from_name if requester == parsed.from_email else "",
-            now=now,
-        )
+        new = _new_ticket(mailbox=mailbox, parsed=parsed, requester=requester, ctx=ctx)
+        values: dict[str, Any] = {f.name: getattr(new, f.name) for f in fields(new)}
+        ticket = ticket_create(**values, now=now)
         created = True
         ctx.index.tickets[ticket.pk] = ticket
         message = _add_inbound(ticket=ticket, parsed=parsed, decision=decision, now=now)
@@ -328,3 +353,106 @@ def route(
     if created and decision.auto_reply_allowed and requester:
         _acknowledge(ticket=ticket, parsed=parsed, recipient=requester, now=now)
     return Outcome(InboundStatus.PROCESSED, ticket=ticket, message=message, created_ticket=created)
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    row: InboundEmail
+    mailbox: Mailbox
+    parsed: ParsedEmail
+    decision: Decision
+
+
+def _acknowledgments_on(tenant_id: int, cache: dict[int, bool]) -> bool:
+    # Without any enabled acknowledgment in the tenant, acknowledgment_send would answer
+    # None for every ticket after two queries each: ask once per batch instead.
+    if tenant_id not in cache:
+        cache[tenant_id] = Acknowledgment.objects.filter(
+            tenant_id=tenant_id, is_enabled=True
+        ).exists()
+    return cache[tenant_id]
+
+
+def route_batch(
+    *, items: Sequence[BatchItem], now: datetime, context: RouteContext
+) -> list[Outcome]:
+    """`route` for many mails at once, same decisions, writes in bulk; in the caller's transaction.
+
+    Threads are resolved in memory in arrival order, so mails of one conversation within the
+    batch land on one ticket (new tickets are provisional until written, numbered as
+    `ticket_create` would number them one by one). The caller flushes `context.index`.
+    Acknowledgments are queued after the batch's inbound messages.
+    """
+    ctx = context
+    index = ctx.index
+    outcomes: list[Outcome | None] = [None] * len(items)
+    new_tickets: list[NewTicket] = []
+    placeholders: list[Ticket] = []
+    next_number: dict[int, int] = {}
+    plan: list[tuple[int, Ticket, NewMessage, bool]] = []  # item, ticket, message, created
+    for i, item in enumerate(items):
+        parsed, decision = item.parsed, item.decision
+        tenant_id = item.row.tenant_id
+        if decision.drop:
+            outcomes[i] = Outcome(InboundStatus.IGNORED, note=decision.drop)
+            continue
+        if decision.is_bounce:
+            # Rare, and never creates a ticket: the one-by-one route, inline.
+            outcomes[i] = _route_bounce(row=item.row, parsed=parsed, now=now)
+            continue
+        match = index.find(tenant_id=tenant_id, parsed=parsed)
+        created = match is None
+        if match is not None:
+            ticket = match.ticket
+            if ticket.pk is not None and not decision.is_auto_reply:
+                _wake(ticket, now)
+        else:
+            requester = requester_address(parsed)
+            new = _new_ticket(mailbox=item.mailbox, parsed=parsed, requester=requester, ctx=ctx)
+            if tenant_id not in next_number:
+                next_number[tenant_id] = ticket_number_last(tenant_id=tenant_id)
+            next_number[tenant_id] += 1
+            ticket = Ticket(
+                tenant_id=tenant_id,
+                number=next_number[tenant_id],
+                status=Status.NEW,
+                created_at=now,
+            )
+            index.provisional(tenant_id=tenant_id, ticket=ticket)
+            new_tickets.append(new)
+            placeholders.append(ticket)
+        message = _inbound_message(ticket=ticket, parsed=parsed, decision=decision)
+        plan.append((i, ticket, message, created))
+        index.record(tenant_id=tenant_id, ticket_id=index.key_of(ticket), ids=thread_ids(parsed))
+    saved = tickets_create_bulk(tickets=new_tickets, now=now)
+    real: dict[int, Ticket] = {}
+    mapping: dict[int, int] = {}
+    for placeholder, ticket in zip(placeholders, saved, strict=True):
+        if (placeholder.tenant_id, placeholder.number) != (ticket.tenant_id, ticket.number):
+            # Numbers were taken meanwhile: reply tokens may have been misread.
+            raise RuntimeError("ticket numbers moved during a batch")
+        real[id(placeholder)] = ticket
+        mapping[index.key_of(placeholder)] = ticket.pk
+    index.resolve(mapping)
+    for ticket in saved:
+        index.tickets[ticket.pk] = ticket
+    for _i, ticket, message, _created in plan:
+        message.ticket = real.get(id(ticket), ticket)
+    messages = messages_add_bulk(messages=[m for _i, _t, m, _c in plan], now=now)
+    acks_on: dict[int, bool] = {}
+    for (i, _t, planned, created), saved_message in zip(plan, messages, strict=True):
+        ticket = planned.ticket
+        outcomes[i] = Outcome(
+            InboundStatus.PROCESSED, ticket=ticket, message=saved_message, created_ticket=created
+        )
+        item = items[i]
+        requester = requester_address(item.parsed)
+        if (
+            created
+            and item.decision.auto_reply_allowed
+            and requester
+            and _acknowledgments_on(ticket.tenant_id, acks_on)
+        ):
+            _acknowledge(ticket=ticket, parsed=item.parsed, recipient=requester, now=now)
+    assert all(o is not None for o in outcomes)
+    return [o for o in outcomes if o is not None]

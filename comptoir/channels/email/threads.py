@@ -46,11 +46,15 @@ def _unique(values: Iterable[str]) -> list[str]:
 
 
 def referenced_ids(parsed: ParsedEmail) -> list[str]:
-    """The ids this mail points at (In-Reply-To and References), bounded."""
+    """The ids this mail points at, oldest first (References, then In-Reply-To), bounded.
+
+    The order matters for the References of our answers (RFC 5322 §3.6.4: the parent's
+    References followed by the parent's id), not for threading.
+    """
     refs = list(parsed.references)
     if len(refs) > MAX_REFERENCES:
         refs = refs[:1] + refs[-(MAX_REFERENCES - 1) :]
-    return _unique([*parsed.in_reply_to, *refs])
+    return _unique([*refs, *parsed.in_reply_to])
 
 
 def thread_ids(parsed: ParsedEmail) -> list[str]:
@@ -77,6 +81,43 @@ class ThreadIndex:
         self._looked_up: set[tuple[int, str]] = set()
         self._pending: list[ThreadRef] = []
         self.tickets: dict[int, Ticket] = {}
+        # Batch ingestion: tickets decided but not written yet, under negative ids, and the
+        # numbers they will get (a reply token may name one of them).
+        self._numbers: dict[tuple[int, int], int] = {}
+        self._by_number: dict[tuple[int, int], int | None] = {}  # prefetched, None: no such
+
+    def provisional(self, *, tenant_id: int, ticket: Ticket) -> int:
+        """Register an unsaved, numbered ticket under a negative id until `resolve`."""
+        ticket_id = -(len(self._numbers) + 1)
+        self._numbers[(tenant_id, ticket.number)] = ticket_id
+        self.tickets[ticket_id] = ticket
+        return ticket_id
+
+    def prefetch_numbers(self, tenant_id: int, numbers: Iterable[int]) -> None:
+        """Load the tickets that reply tokens of a batch name (one query for many mails)."""
+        wanted = [n for n in set(numbers) if (tenant_id, n) not in self._by_number]
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            for ticket in Ticket.objects.filter(tenant_id=tenant_id, number__in=chunk):
+                self.tickets.setdefault(ticket.pk, ticket)
+                self._by_number[(tenant_id, ticket.number)] = ticket.pk
+            for n in chunk:
+                self._by_number.setdefault((tenant_id, n), None)
+
+    def key_of(self, ticket: Ticket) -> int:
+        """The id the index knows `ticket` by (negative while provisional)."""
+        if ticket.pk is not None:
+            return ticket.pk
+        return next(k for k, t in self.tickets.items() if t is ticket)
+
+    def resolve(self, saved: dict[int, int]) -> None:
+        """The provisional tickets were written: their negative ids become their real ones."""
+        self._refs = {k: saved.get(t, t) for k, t in self._refs.items()}
+        for ref in self._pending:
+            ref.ticket_id = saved.get(ref.ticket_id, ref.ticket_id)
+        for old, new in saved.items():
+            self.tickets[new] = self.tickets.pop(old)
+        self._numbers = {}
 
     def prefetch(self, tenant_id: int, ids: Iterable[str]) -> None:
         """Load what the database knows about `ids` (one query for many mails)."""
@@ -104,12 +145,14 @@ class ThreadIndex:
     def _oldest(self, ticket_ids: set[int]) -> Ticket:
         if len(ticket_ids) == 1:
             return self.ticket(next(iter(ticket_ids)))
-        missing = [t for t in ticket_ids if t not in self.tickets]
+        missing = [t for t in ticket_ids if t not in self.tickets and t > 0]
         self.tickets.update(Ticket.objects.in_bulk(missing))
-        return min(
-            (self.tickets[t] for t in ticket_ids if t in self.tickets),
-            key=lambda t: (t.created_at, t.pk),
+        # Provisional tickets (negative ids) are newer than any written one, in id order.
+        oldest = min(
+            (t for t in ticket_ids if t in self.tickets),
+            key=lambda t: (self.tickets[t].created_at, t < 0, abs(t)),
         )
+        return self.tickets[oldest]
 
     def find(self, *, tenant_id: int, parsed: ParsedEmail) -> ThreadMatch | None:
         """The ticket this mail continues, or None for a new conversation."""
@@ -135,6 +178,11 @@ class ThreadIndex:
             if outgoing:
                 return ThreadMatch(self._oldest({t for t in outgoing if t}), "outgoing")
         number = find_reply_token(parsed.subject, tenant_id)
+        if number is not None and (tenant_id, number) in self._numbers:
+            return ThreadMatch(self.tickets[self._numbers[(tenant_id, number)]], "token")
+        if number is not None and (tenant_id, number) in self._by_number:
+            known = self._by_number[(tenant_id, number)]
+            return None if known is None else ThreadMatch(self.tickets[known], "token")
         if number is not None:
             ticket = Ticket.objects.filter(tenant_id=tenant_id, number=number).first()
             if ticket is not None:

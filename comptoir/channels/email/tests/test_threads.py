@@ -40,7 +40,7 @@ def test_ids_are_indexed_without_brackets_and_lower_cased():
     assert normalize_id(" <ABC@Client.Example> ") == "abc@client.example"
     assert normalize_id("x" * 2000) == ""
     mail = parsed(message_id="A@x", in_reply_to=("<b@x>",), references=("c@x", "b@x"))
-    assert thread_ids(mail) == ["a@x", "b@x", "c@x"]
+    assert thread_ids(mail) == ["a@x", "c@x", "b@x"]  # own id, then References order
 
 
 def test_a_mail_citing_an_indexed_id_finds_its_ticket(cast):
