@@ -32,7 +32,6 @@ Prints one JSON line.
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import mailbox as mailboxes
 import os
@@ -48,60 +47,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.mailgen import NAMES, body_parts, encoded, para, sentence  # noqa: E402
+
 PG_URL = "postgres://postgres@127.0.0.1:5432/comptoir_bench_ingest"
 MAILBOX = "support@bench.example"
-
-WORDS = [
-    "bonjour",
-    "commande",
-    "livraison",
-    "facture",
-    "retard",
-    "colis",
-    "merci",
-    "problème",
-    "produit",
-    "remboursement",
-    "adresse",
-    "client",
-    "numéro",
-    "suivi",
-    "service",
-    "réponse",
-    "délai",
-    "urgent",
-    "question",
-    "compte",
-    "accès",
-    "mot",
-    "de",
-    "passe",
-    "hello",
-    "order",
-    "delivery",
-    "invoice",
-    "refund",
-    "account",
-    "access",
-    "please",
-    "thanks",
-    "issue",
-    "update",
-]
-NAMES = ["Élodie Martin", "Jean Dupont", "Zoë Faure", "Bob Smith", "Ana García", "Li Wei"]
-PDF = base64.b64encode(b"%PDF-1.4\n" + bytes(range(256)) * 3).decode()
 
 
 def log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def _sentence(rng: random.Random, n: int) -> str:
-    return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + "."
-
-
-def _para(rng: random.Random, sentences: int) -> str:
-    return " ".join(_sentence(rng, rng.randint(6, 14)) for _ in range(sentences))
 
 
 @dataclass
@@ -121,7 +74,7 @@ def plan(n: int, rng: random.Random) -> list[Mail]:
     conv = 0
     while len(mails) < n:
         conv += 1
-        subject = f"Commande n°{1000 + conv} — {_sentence(rng, 4)}"
+        subject = f"Commande n°{1000 + conv} — {sentence(rng, 4)}"
         root = Mail(conv, f"root{conv}.{rng.randrange(10**9)}@client.example", "root", subject)
         root.sender = conv % 400
         thread = [root]
@@ -176,8 +129,8 @@ def render(m: Mail, i: int, rng: random.Random, token: str) -> bytes:
     subject = m.subject
     if m.kind == "token":
         subject = f"Re: {token} {m.subject[4:]}"
-    enc_name = "=?utf-8?b?" + base64.b64encode(name.encode()).decode() + "?="
-    enc_subject = "=?utf-8?b?" + base64.b64encode(subject.encode()).decode() + "?="
+    enc_name = encoded(name)
+    enc_subject = encoded(subject)
     headers = [
         f"From: {enc_name} <{addr}>",
         f"To: {MAILBOX}",
@@ -191,61 +144,16 @@ def render(m: Mail, i: int, rng: random.Random, token: str) -> bytes:
     if m.references:
         headers.append("References: " + " ".join(f"<{r}>" for r in m.references.split()))
     reply = m.kind != "root"
-    body = _para(rng, rng.randint(4, 7))
-    quote = ""
-    if reply:
-        quote = (
-            "\n\nLe lun. 3 mars 2025 à 09:00, Support <support@bench.example> a écrit :\n"
-            + "\n".join("> " + line for line in _para(rng, 3).split(". "))
-        )
-    text = f"Bonjour,\n\n{body}\n\nCordialement,\n{name}{quote}\n"
-    if rng.random() < 0.45:
-        html = (
-            f'<div dir="ltr"><p>Bonjour,</p><p>{body}</p><p>Cordialement,<br>{name}</p></div>'
-            + (
-                '<div class="gmail_quote"><div class="gmail_attr">Le lun. 3 mars 2025, Support a '
-                f'écrit :</div><blockquote class="gmail_quote">{_para(rng, 2)}</blockquote></div>'
-                if reply
-                else ""
-            )
-        )
-        parts = [
-            'Content-Type: multipart/alternative; boundary="b1"',
-            "",
-            "--b1",
-            "Content-Type: text/plain; charset=utf-8",
-            "Content-Transfer-Encoding: 8bit",
-            "",
-            text,
-            "--b1",
-            "Content-Type: text/html; charset=utf-8",
-            "Content-Transfer-Encoding: 8bit",
-            "",
-            html,
-            "--b1--",
-        ]
-    else:
-        parts = [
-            "Content-Type: text/plain; charset=utf-8",
-            "Content-Transfer-Encoding: 8bit",
-            "",
-            text,
-        ]
-    if rng.random() < 0.1:
-        inner = "\r\n".join(parts)
-        parts = [
-            'Content-Type: multipart/mixed; boundary="m1"',
-            "",
-            "--m1",
-            inner,
-            "--m1",
-            'Content-Type: application/pdf; name="facture.pdf"',
-            'Content-Disposition: attachment; filename="facture.pdf"',
-            "Content-Transfer-Encoding: base64",
-            "",
-            "\r\n".join(PDF[k : k + 76] for k in range(0, len(PDF), 76)),
-            "--m1--",
-        ]
+    body = para(rng, rng.randint(4, 7))
+    parts = body_parts(
+        rng,
+        name=name,
+        body=body,
+        reply=reply,
+        support="support@bench.example",
+        with_html=rng.random() < 0.45,
+        with_attachment=rng.random() < 0.1,
+    )
     return "\r\n".join(headers + parts).encode("utf-8")
 
 

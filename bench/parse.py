@@ -11,7 +11,6 @@ with the issue's figures. Per-CPU-second rates are steadier on a shared machine.
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import random
 import sys
@@ -23,52 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-WORDS = [
-    "bonjour",
-    "commande",
-    "livraison",
-    "facture",
-    "retard",
-    "colis",
-    "merci",
-    "problème",
-    "produit",
-    "remboursement",
-    "adresse",
-    "client",
-    "numéro",
-    "suivi",
-    "service",
-    "réponse",
-    "délai",
-    "urgent",
-    "question",
-    "compte",
-    "accès",
-    "mot",
-    "de",
-    "passe",
-    "hello",
-    "order",
-    "delivery",
-    "invoice",
-    "refund",
-    "account",
-    "access",
-    "please",
-    "thanks",
-    "issue",
-    "update",
-]
-NAMES = ["Élodie Martin", "Jean Dupont", "Zoë Faure", "Bob Smith", "Ana García", "Li Wei"]
-
-
-def _sentence(rng: random.Random, n: int) -> str:
-    return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + "."
-
-
-def _para(rng: random.Random, sentences: int) -> str:
-    return " ".join(_sentence(rng, rng.randint(6, 14)) for _ in range(sentences))
+from bench.mailgen import NAMES, body_parts, encoded, para, sentence  # noqa: E402
 
 
 def make_mail(i: int, rng: random.Random) -> bytes:
@@ -77,9 +31,9 @@ def make_mail(i: int, rng: random.Random) -> bytes:
     addr = f"client{i % 300}@example.{rng.choice(['com', 'fr', 'org'])}"
     kind = rng.random()
     reply = kind < 0.5
-    subject = ("Re: " if reply else "") + f"Commande n°{1000 + i % 700} — {_sentence(rng, 4)}"
-    enc_name = "=?utf-8?b?" + base64.b64encode(name.encode()).decode() + "?="
-    enc_subject = "=?utf-8?b?" + base64.b64encode(subject.encode()).decode() + "?="
+    subject = ("Re: " if reply else "") + f"Commande n°{1000 + i % 700} — {sentence(rng, 4)}"
+    enc_name = encoded(name)
+    enc_subject = encoded(subject)
     headers = [
         f"From: {enc_name} <{addr}>",
         "To: support@desk.example",
@@ -91,63 +45,17 @@ def make_mail(i: int, rng: random.Random) -> bytes:
     if reply:
         headers.append(f"In-Reply-To: <msg{i - 1}@desk.example>")
         headers.append(f"References: <root{i}@desk.example> <msg{i - 1}@desk.example>")
-    body = _para(rng, rng.randint(3, 6))
-    quote = ""
-    if reply:
-        quote = (
-            "\n\nLe lun. 3 mars 2025 à 09:00, Support <support@desk.example> a écrit :\n"
-            + "\n".join("> " + line for line in _para(rng, 3).split(". "))
-        )
-    text = f"Bonjour,\n\n{body}\n\nCordialement,\n{name}{quote}\n"
-    if kind < 0.35 or kind > 0.8:
-        html = (
-            f'<div dir="ltr"><p>Bonjour,</p><p>{body}</p><p>Cordialement,<br>{name}</p></div>'
-            + (
-                '<div class="gmail_quote"><div class="gmail_attr">Le lun. 3 mars 2025, Support a '
-                f'écrit :</div><blockquote class="gmail_quote">{_para(rng, 2)}</blockquote></div>'
-                if reply
-                else ""
-            )
-        )
-        parts = [
-            'Content-Type: multipart/alternative; boundary="b1"',
-            "",
-            "--b1",
-            "Content-Type: text/plain; charset=utf-8",
-            "Content-Transfer-Encoding: 8bit",
-            "",
-            text,
-            "--b1",
-            "Content-Type: text/html; charset=utf-8",
-            "Content-Transfer-Encoding: 8bit",
-            "",
-            html,
-            "--b1--",
-        ]
-    else:
-        parts = [
-            "Content-Type: text/plain; charset=utf-8",
-            "Content-Transfer-Encoding: 8bit",
-            "",
-            text,
-        ]
-    if rng.random() < 0.1:
-        # A small attachment, base64, wrapping the body in multipart/mixed.
-        inner = "\r\n".join(parts)
-        parts = [
-            'Content-Type: multipart/mixed; boundary="m1"',
-            "",
-            "--m1",
-            inner,
-            "--m1",
-            'Content-Type: application/pdf; name="facture.pdf"',
-            'Content-Disposition: attachment; filename="facture.pdf"',
-            "Content-Transfer-Encoding: base64",
-            "",
-            "JVBERi0xLjQKJcOkw7zDtsOfCjIgMCBvYmoKPDwvTGVuZ3RoIDMgMCBSPj4Kc3RyZWFtCg==",
-            "--m1--",
-        ]
-    return ("\r\n".join(headers + parts)).encode("utf-8")
+    body = para(rng, rng.randint(3, 6))
+    parts = body_parts(
+        rng,
+        name=name,
+        body=body,
+        reply=reply,
+        support="support@desk.example",
+        with_html=kind < 0.35 or kind > 0.8,
+        with_attachment=rng.random() < 0.1,
+    )
+    return "\r\n".join(headers + parts).encode("utf-8")
 
 
 def _rate(n: int, fn, mails: list[bytes]) -> tuple[float, float]:  # type: ignore[no-untyped-def]

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.core.files.base import ContentFile
 from django.db import connection
 from django.db.models import F, Model
 
@@ -32,8 +31,7 @@ from comptoir.tickets.models import (
     Status,
     Ticket,
 )
-from comptoir.tickets.safe_names import safe_filename
-from comptoir.tickets.services import NewAttachment
+from comptoir.tickets.services import NewAttachment, attachment_stored
 
 # Field types whose Python values the database drivers take as they are.
 _PLAIN_TYPES = frozenset(
@@ -321,19 +319,8 @@ def messages_add_bulk(*, messages: Sequence[NewMessage], now: datetime) -> list[
     rows_insert(rows)
     attachments: list[Attachment] = []
     for m, message in zip(messages, rows, strict=True):
-        for a in m.attachments:
-            # Files one by one through the storage (as message_add does); rows in one INSERT.
-            att = Attachment(
-                tenant_id=message.tenant_id,
-                message=message,
-                filename=safe_filename(a.filename),
-                content_type=a.content_type,
-                size=len(a.content),
-                content_id=a.content_id,
-                is_inline=a.is_inline,
-            )
-            att.file.save(a.filename, ContentFile(a.content), save=False)
-            attachments.append(att)
+        # Files one by one through the storage (as message_add does); rows in one INSERT.
+        attachments += [attachment_stored(message, a) for a in m.attachments]
     if attachments:
         Attachment.objects.bulk_create(attachments)
     # Tickets that gained the same number of messages (and unread state) share one UPDATE.

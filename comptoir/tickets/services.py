@@ -41,6 +41,21 @@ class NewAttachment:
     is_inline: bool = False
 
 
+def attachment_stored(message: Message, new: NewAttachment) -> Attachment:
+    """The attachment's file written to storage under a safe name; the row is not saved yet."""
+    attachment = Attachment(
+        tenant_id=message.tenant_id,
+        message=message,
+        filename=safe_filename(new.filename),
+        content_type=new.content_type,
+        size=len(new.content),
+        content_id=new.content_id,
+        is_inline=new.is_inline,
+    )
+    attachment.file.save(new.filename, ContentFile(new.content), save=False)
+    return attachment
+
+
 def _event(ticket: Ticket, kind: str, author: User | None, now: datetime, **data: Any) -> Event:
     return Event.objects.create(
         tenant_id=ticket.tenant_id,
@@ -142,17 +157,7 @@ def message_add(
         created_at=now,
     )
     for a in attachments:
-        att = Attachment(
-            tenant_id=ticket.tenant_id,
-            message=message,
-            filename=safe_filename(a.filename),
-            content_type=a.content_type,
-            size=len(a.content),
-            content_id=a.content_id,
-            is_inline=a.is_inline,
-        )
-        att.file.save(a.filename, ContentFile(a.content), save=False)
-        att.save()
+        attachment_stored(message, a).save()
     updates: dict[str, Any] = {
         "message_count": F("message_count") + 1,
         "last_message_at": now,
