@@ -17,6 +17,9 @@ MAX_DEFECTS = 30
 _UUENCODED = re.compile(r"^begin [0-7]{3,4} ([^\n]{1,255})\n(.*?)^end[ \t]*$", re.M | re.S)
 _CHARSET_PARAM = re.compile(r";\s*charset\s*=\s*\"?([^\";\s]{1,64})", re.I)
 
+# The characters of an RFC 2392 Content-ID (an RFC 5322 addr-spec, without brackets).
+_SAFE_CONTENT_ID = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.@-]{1,250}")
+
 
 class _PartInfo:
     """The few MIME fields the walk needs, read from the raw headers in one pass.
@@ -115,6 +118,10 @@ class Walk:
             ext = mimetypes.guess_extension(ctype) or ".bin"
             filename = ("attachment" if maintype != "image" else "image") + ext
         cid = unfold(info.content_id).strip().strip("<>").strip()
+        if not _SAFE_CONTENT_ID.fullmatch(cid):
+            # RFC 2392 ids are addr-specs: a quote, space or bracket can only be an attempt to
+            # break out of the src="cid:…" attribute we later rewrite. Kept as a plain file.
+            cid = ""
         self.attachments.append((filename, ctype, data, cid, disposition))
 
     def _deep_text(self, part: Message) -> None:

@@ -85,3 +85,43 @@ def test_the_ticket_page_offers_the_reply_composer_for_email_requests(client, ca
     page = client.get(reverse("ticket_detail", args=[inbound.ticket_id])).content.decode()
     assert reverse("ticket_reply", args=[inbound.ticket_id]) in page
     assert "jean@client.example" in page
+
+
+def test_a_hostile_content_id_cannot_open_an_attribute_on_the_ticket_page(
+    client, cast, acme_mailbox
+):
+    # The sender picks the Content-ID: one with a quote used to cut src="cid:x" short and
+    # turn the alt text into live attributes (onerror) once rewritten.
+    raw = eml(
+        html='<p>photo</p><img src="cid:x" alt="a onerror=alert(document.domain) b">',
+        inline_images=[('x"', "photo.png", PNG)],
+    )
+    message = message_of(deliver(acme_mailbox, raw))
+    client.login(email=cast.boutique_agent.email, password=PASSWORD)
+    page = client.get(reverse("ticket_detail", args=[message.ticket_id])).content.decode()
+    body = page.split(f'id="message-{message.pk}"', 1)[1].split("</article>", 1)[0]
+    img = re.search(r"<img[^>]*>", body)
+    assert img is not None
+    # Whatever became of the image, the alt text is still inside its quotes.
+    assert 'alt="a onerror=alert(document.domain) b"' in img.group(0)
+    assert " onerror=" not in img.group(0).replace('alt="a onerror=alert(document.domain) b"', "")
+    # The hostile id is not an inline id at all: the image is kept as a plain attachment.
+    assert message.attachments.get().content_id == ""
+
+
+def test_the_image_rewrite_alone_never_cuts_markup_even_for_an_id_with_a_quote(cast):
+    # Second layer: even if a hostile id reached the database, the rewrite keeps quotes whole.
+    from comptoir.tickets.models import MessageKind
+    from comptoir.tickets.services import NewAttachment, message_add, ticket_create
+    from comptoir.tickets.templatetags.ticket_extras import with_inline_images
+
+    ticket = ticket_create(queue=cast.boutique_queue, channel="email", subject="x")
+    message = message_add(
+        ticket=ticket,
+        kind=MessageKind.INBOUND,
+        body_html='<img src="cid:x" alt="a onerror=alert(1) b"><img src="cid:x&quot;">',
+        attachments=[NewAttachment("p.png", PNG, "image/png", content_id='x"', is_inline=True)],
+    )
+    rendered = str(with_inline_images(message))
+    url = reverse("attachment_download", args=[message.attachments.get().pk])
+    assert rendered == (f'<img src="cid:x" alt="a onerror=alert(1) b"><img src="{url}">')
