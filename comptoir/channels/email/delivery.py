@@ -159,10 +159,15 @@ def _is_permanent(exc: BaseException) -> bool:
 
 
 def outgoing_claim(*, outgoing_id: int, now: datetime) -> bool:
-    """Take the row for one delivery attempt; False when it is not due or someone has it."""
+    """Take the row for one delivery attempt; False when it is not due or someone has it.
+
+    `now` decides what is due; the lease runs from the clock at claim time, so a sweep
+    that has been busy for a while (a hanging relay) never hands out an expired lease that
+    another worker could take while this one is still sending.
+    """
     claimed = OutgoingEmail.objects.filter(
         pk=outgoing_id, status=OutgoingStatus.QUEUED, next_attempt_at__lte=now
-    ).update(next_attempt_at=now + LEASE, attempts=F("attempts") + 1)
+    ).update(next_attempt_at=_later_of(now, clock.now()) + LEASE, attempts=F("attempts") + 1)
     return claimed == 1
 
 
@@ -196,9 +201,15 @@ def _record_failure(row: OutgoingEmail, exc: BaseException, now: datetime) -> No
         )
         return
     logger.info("outgoing email %s not sent yet (attempt %s): %s", row.pk, row.attempts, error)
+    # Backoff counts from when the attempt failed, not from when the sweep started.
     OutgoingEmail.objects.filter(pk=row.pk).update(
-        next_attempt_at=now + backoff_delay(row.attempts), last_error=error
+        next_attempt_at=_later_of(now, clock.now()) + backoff_delay(row.attempts),
+        last_error=error,
     )
+
+
+def _later_of(a: datetime, b: datetime) -> datetime:
+    return a if a >= b else b
 
 
 def outgoing_due_ids(*, now: datetime, limit: int = 100) -> list[int]:

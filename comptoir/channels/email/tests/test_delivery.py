@@ -205,3 +205,26 @@ def test_commit_schedules_the_delivery_and_rollback_sends_nothing(cast, smtp_sin
     assert len(smtp_sink.messages) == 1
     row.refresh_from_db()
     assert row.status == OutgoingStatus.SENT
+
+
+def test_a_lease_runs_from_the_claim_not_from_a_sweep_that_started_long_ago(cast):
+    # A sweep started at `started` and busy for 30 minutes (a hanging relay) must not hand
+    # out a lease that has already expired: another worker would send the same mail again.
+    from comptoir.channels.email.delivery import LEASE, outgoing_claim
+
+    started = clock.now()
+    row = email_send(
+        tenant=cast.tenant,
+        to=["alice@example.com"],
+        subject="Lease",
+        body_text="x",
+        kind="notification",
+        idempotency_key="lease-test",
+    )
+    OutgoingEmail.objects.filter(pk=row.pk).update(next_attempt_at=started)
+    with time_machine.travel(started + timedelta(minutes=30), tick=False):
+        assert outgoing_claim(outgoing_id=row.pk, now=started)
+        row.refresh_from_db()
+        assert row.next_attempt_at == started + timedelta(minutes=30) + LEASE
+        # A second worker sweeping right now finds the row leased.
+        assert not outgoing_claim(outgoing_id=row.pk, now=clock.now())
