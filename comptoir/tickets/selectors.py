@@ -115,12 +115,21 @@ def _filtered(qs: QuerySet[Any], user: User, filters: InboxFilters, *, on_counts
 
 
 def ticket_list(
-    *, user: User, filters: InboxFilters, page: int = 1, page_size: int | None = None
+    *,
+    user: User,
+    filters: InboxFilters,
+    page: int = 1,
+    page_size: int | None = None,
+    total: int | None = None,
 ) -> InboxPage:
-    """One page of the tickets the user may see, newest first, with the exact total."""
+    """One page of the tickets the user may see, newest first, with the exact total.
+
+    `total`, when the caller already has it (from `inbox_status_counts`), saves a query.
+    """
     page_size = page_size or settings.INBOX_PAGE_SIZE
     workspace_ids = _scope(user, filters)
-    total = inbox_total(user=user, filters=filters, workspace_ids=workspace_ids)
+    if total is None:
+        total = inbox_total(user=user, filters=filters, workspace_ids=workspace_ids)
     num_pages = max(1, math.ceil(total / page_size))
     page = min(max(1, page), num_pages)
     if not workspace_ids or total == 0:

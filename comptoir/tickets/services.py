@@ -170,11 +170,31 @@ def message_add(
     return message
 
 
+def _lock(ticket: Ticket) -> None:
+    """Re-read the fields the inbox counts depend on, with the row locked until commit.
+
+    The caller's object may be stale (an agent's page, a batch's cache): deciding from it
+    would let two concurrent changes both move the ticket out of the same old count.
+    """
+    fresh = (
+        Ticket.objects.select_for_update()
+        .only("status", "status_changed_at", "assignee_id", "queue_id", "workspace_id", "channel")
+        .get(pk=ticket.pk)
+    )
+    ticket.status = fresh.status
+    ticket.status_changed_at = fresh.status_changed_at
+    ticket.assignee_id = fresh.assignee_id
+    ticket.queue_id = fresh.queue_id
+    ticket.workspace_id = fresh.workspace_id
+    ticket.channel = fresh.channel
+
+
 def _set_status(
     ticket: Ticket, status: str, author: User | None, now: datetime, reason: str = ""
 ) -> bool:
     if status not in Status.values:
         raise DomainError(f"unknown status {status!r}")
+    _lock(ticket)
     if ticket.status == status:
         return False
     old_key = count_key(ticket)
@@ -221,6 +241,7 @@ def ticket_assign(
         and not assignee.memberships.filter(workspace_id=ticket.workspace_id).exists()
     ):
         raise DomainError("the assignee does not work in this workspace")
+    _lock(ticket)
     if ticket.assignee_id == (assignee.pk if assignee else None):
         return ticket
     old_key = count_key(ticket)

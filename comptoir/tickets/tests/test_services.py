@@ -205,3 +205,19 @@ def test_history_events_are_written_by_services_only(cast):
     # Saving the model directly (as a data migration might) records nothing.
     Ticket.objects.filter(pk=t.pk).update(status=Status.CLOSED)
     assert Event.objects.filter(ticket=t, kind=EventKind.STATUS).count() == 0
+
+
+def test_a_change_made_from_a_stale_copy_keeps_the_inbox_counts_exact(cast):
+    # Two agents had the ticket open; both close it (or one closes while a reply reopens
+    # it): the second works on an out-of-date object, and the counts must not drift.
+    t = ticket_create(queue=cast.boutique_queue, channel="email", subject="x")
+    first, second = Ticket.objects.get(pk=t.pk), Ticket.objects.get(pk=t.pk)
+    ticket_close(ticket=first, author=cast.admin)
+    ticket_close(ticket=second, author=cast.boutique_agent)
+    ticket_assign(ticket=first, assignee=cast.boutique_agent, author=cast.admin)
+    ticket_assign(ticket=second, assignee=cast.boutique_agent, author=cast.admin)
+    assert Event.objects.filter(ticket=t, kind=EventKind.STATUS).count() == 1
+    assert Event.objects.filter(ticket=t, kind=EventKind.ASSIGNMENT).count() == 1
+    maintained = _counts()
+    counts_rebuild()
+    assert _counts() == maintained
