@@ -19,6 +19,7 @@ class Right(models.TextChoices):
     USE_REQUEST_MESSAGES = "use_request_messages", _("Use messages on requests")
     BLOCK_REQUEST_MESSAGES = "block_request_messages", _("Block and unblock messages on requests")
     HANDLE_TICKETS = "handle_tickets", _("Handle requests (assign, qualify, close)")
+    INGEST_MAIL = "ingest_mail", _("Deliver raw email to mailboxes through the API")
 
 
 class RoleCode(models.TextChoices):

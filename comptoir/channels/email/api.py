@@ -16,6 +16,7 @@ from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from comptoir.accounts.models import User
+from comptoir.accounts.rights import Right, has_right
 from comptoir.api.auth import BearerAuth as _BearerAuth
 from comptoir.api.auth import agent
 from comptoir.api.schemas import ErrorOut
@@ -87,7 +88,10 @@ def inbound_email_receive(request: HttpRequest) -> Status:
         raise HttpError(
             400, "Say which mailbox this mail is for: header X-Comptoir-Mailbox or ?mailbox=."
         )
-    length = int(request.headers.get("Content-Length") or 0)
+    try:
+        length = int(request.headers.get("Content-Length") or 0)
+    except ValueError as exc:
+        raise HttpError(400, "The Content-Length header is not a number.") from exc
     if length > settings.MAIL_MAX_BYTES:
         raise HttpError(413, f"The email is larger than {settings.MAIL_MAX_BYTES} bytes.")
     try:
@@ -96,6 +100,9 @@ def inbound_email_receive(request: HttpRequest) -> Status:
         raise HttpError(404, f"No mailbox {address!r} in your workspaces.") from exc
     except DatabaseError as exc:
         raise HttpError(503, UNAVAILABLE) from exc
+    if not has_right(agent(request), mailbox.workspace_id, Right.INGEST_MAIL):
+        # Raw mail can claim any sender: only accounts trusted with it may post it.
+        raise HttpError(403, "This account may not deliver email (right: ingest_mail).")
     # Read the stream rather than request.body: that one refuses anything over
     # DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), far below a mail's legitimate size.
     raw = request.read(settings.MAIL_MAX_BYTES + 1)

@@ -117,3 +117,17 @@ def test_database_failing_while_storing_answers_503_and_stores_nothing(post, acm
     assert response.status_code == 503
     assert InboundEmail.objects.count() == 0
     assert post(eml()).status_code == 202  # the sender's retry, once the database is back
+
+
+def test_an_agent_without_the_ingest_right_cannot_post_raw_mail(client, cast, acme_mailbox):
+    # Raw MIME can claim any From: an ordinary agent's token must not forge customer mail.
+    key = token_create(user=cast.boutique_agent)
+    response = client.post(
+        "/api/v1/inbound/email",
+        data=b"From: x@example.com\r\nSubject: forged\r\n\r\nhello\r\n",
+        content_type="message/rfc822",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+        HTTP_X_COMPTOIR_MAILBOX=acme_mailbox.address,
+    )
+    assert response.status_code == 403
+    assert "ingest_mail" in response.json()["detail"]
