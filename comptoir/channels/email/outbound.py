@@ -21,7 +21,8 @@ from django.utils.translation import gettext as _
 
 from comptoir.accounts.models import Tenant
 from comptoir.channels.email import ids
-from comptoir.channels.email.models import Mailbox, OutgoingEmail, OutgoingStatus, ThreadRef
+from comptoir.channels.email.models import Mailbox, OutgoingEmail, OutgoingStatus
+from comptoir.channels.email.threads import thread_record
 from comptoir.core import clock
 from comptoir.core.errors import DomainError
 from comptoir.tickets.models import Attachment, Message, Ticket
@@ -138,14 +139,6 @@ def _attachment_ids(tenant_id: int, attachments: Iterable[Attachment | int]) -> 
 
 
 def _thread_record(tenant_id: int, ticket_id: int, message_id: str) -> None:
-    try:
-        from comptoir.channels.email.threads import thread_record
-    except ImportError:
-        ThreadRef.objects.bulk_create(
-            [ThreadRef(tenant_id=tenant_id, message_id=message_id.lower(), ticket_id=ticket_id)],
-            ignore_conflicts=True,
-        )
-        return
     thread_record(tenant_id=tenant_id, ticket_id=ticket_id, ids=[message_id])
 
 

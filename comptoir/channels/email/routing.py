@@ -18,6 +18,7 @@ from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
+from comptoir.channels.email.acknowledgments import acknowledgment_send
 from comptoir.channels.email.filters import Decision, requester_address
 from comptoir.channels.email.ids import find_reply_token
 from comptoir.channels.email.models import (
@@ -210,13 +211,6 @@ def _wake(ticket: Ticket, now: datetime) -> None:
 
 
 def _acknowledge(*, ticket: Ticket, parsed: ParsedEmail, recipient: str, now: datetime) -> None:
-    try:
-        from comptoir.channels.email.acknowledgments import acknowledgment_send
-    except ImportError as exc:
-        # Only the module's absence is tolerated (built in parallel); a broken one must fail.
-        if exc.name != "comptoir.channels.email.acknowledgments":
-            raise
-        return
     message_id = normalize_id(parsed.message_id)
     references = [*referenced_ids(parsed), *([message_id] if message_id else [])]
     acknowledgment_send(
