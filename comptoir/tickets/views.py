@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any, cast
 
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils import dateformat, timezone
+from django.utils.formats import get_format
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -21,7 +22,15 @@ from comptoir.channels.email.replies import reply_recipient
 from comptoir.channels.email.selectors_inbound import messages_with_original
 from comptoir.core.errors import NotFound
 from comptoir.core.htmx import render_page_or_partial
-from comptoir.tickets.models import Channel, Event, EventKind, Priority, Status, Ticket
+from comptoir.tickets.models import (
+    Channel,
+    Event,
+    EventKind,
+    MessageKind,
+    Priority,
+    Status,
+    Ticket,
+)
 from comptoir.tickets.selectors import (
     ALL,
     MINE,
@@ -90,6 +99,12 @@ def inbox(request: HttpRequest) -> HttpResponse:
     return render_page_or_partial(request, "tickets/inbox.html", "inbox-results", context)
 
 
+def _truncated(text: str, length: int) -> str:
+    """`truncatechars`, without its walk over every character when no cut is possible."""
+    text = unicodedata.normalize("NFC", text)
+    return text if len(text) <= length else Truncator(text).chars(length)
+
+
 def _prepare_inbox_rows(tickets: list[Ticket], workspace_names: dict[int, str]) -> None:
     """Give each ticket of the page the strings its row shows, computed once per page.
 
@@ -101,6 +116,7 @@ def _prepare_inbox_rows(tickets: list[Ticket], workspace_names: dict[int, str]) 
     statuses = {value: str(label) for value, label in Status.choices}
     priorities = {value: str(label) for value, label in Priority.choices}
     no_subject = _("(no subject)")
+    time_format = get_format("SHORT_DATETIME_FORMAT")
     # Every ticket URL has the same shape: reverse once, then fill in each id.
     url_pattern = reverse("ticket_detail", args=[987654321]).replace("987654321", "{}")
     for ticket in tickets:
@@ -108,7 +124,7 @@ def _prepare_inbox_rows(tickets: list[Ticket], workspace_names: dict[int, str]) 
         assignee = ticket.assignee
         ticket.row = {  # type: ignore[attr-defined]
             "url": url_pattern.format(ticket.pk),
-            "subject": Truncator(ticket.subject).chars(120) if ticket.subject else no_subject,
+            "subject": _truncated(ticket.subject, 120) if ticket.subject else no_subject,
             "requester": ticket.requester_label or "—",
             "channel": channels.get(ticket.channel, ticket.channel),
             "status": statuses.get(ticket.status, ticket.status),
@@ -117,7 +133,7 @@ def _prepare_inbox_rows(tickets: list[Ticket], workspace_names: dict[int, str]) 
             "assignee": str(assignee) if assignee else "",
             "initials": assignee.initials if assignee else "",
             "created_iso": created.isoformat(),
-            "created": date_format(created, "SHORT_DATETIME_FORMAT"),
+            "created": dateformat.format(created, time_format),
         }
         ticket.workspace_name = ticket.row["workspace"]  # type: ignore[attr-defined]
 
@@ -197,15 +213,24 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     message_ids = [item.message.pk for item in timeline if item.message]
     sending = outgoing_status_for_messages(message_ids)
     originals = messages_with_original(message_ids=message_ids)
-    rows = [
-        {
-            "item": item,
-            "sentence": event_sentence(item.event) if item.event else "",
-            "delivery": sending.get(item.message.pk) if item.message else None,
-            "has_original": bool(item.message and item.message.pk in originals),
-        }
-        for item in timeline
-    ]
+    # Labels and times computed once here: in the template, each `get_kind_display` rebuilds
+    # the choices dict and each date filter looks its format up again.
+    kind_labels = {value: str(label) for value, label in MessageKind.choices}
+    time_format = get_format("SHORT_DATETIME_FORMAT")
+    rows = []
+    for item in timeline:
+        created = timezone.localtime(item.created_at)
+        rows.append(
+            {
+                "item": item,
+                "sentence": event_sentence(item.event) if item.event else "",
+                "delivery": sending.get(item.message.pk) if item.message else None,
+                "has_original": bool(item.message and item.message.pk in originals),
+                "kind_label": kind_labels.get(item.message.kind, "") if item.message else "",
+                "time_iso": created.isoformat(),
+                "time_label": dateformat.format(created, time_format),
+            }
+        )
     context = {
         "ticket": ticket,
         "rows": rows,

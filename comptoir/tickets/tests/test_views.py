@@ -70,6 +70,23 @@ def test_inbox_lists_visible_tickets_newest_first(boutique, cast):
     assert reverse("ticket_detail", args=[response.context["page"].tickets[0].pk]) in body
 
 
+def test_inbox_rows_show_labels_cut_subjects_and_local_times(boutique, cast):
+    long_subject = "Commande " + "é" * 130
+    _ticket(cast.boutique_queue, long_subject, minutes_ago=2, channel="whatsapp")
+    empty = _ticket(cast.boutique_queue, "", minutes_ago=1, requester_email="x@example.com")
+    boutique.cookies["django_language"] = "en"
+    body = boutique.get(INBOX).content.decode()
+
+    assert ("Commande " + "é" * 110) + "…" in body
+    assert long_subject not in body
+    assert "(no subject)" in body
+    assert ">WhatsApp</span>" in body
+    assert ">New</span>" in body
+    assert ">Low</span>" in body
+    local = timezone.localtime(empty.created_at)
+    assert f'<time datetime="{local.isoformat()}">{local:%m/%d/%Y}' in body
+
+
 def test_agent_of_one_workspace_never_sees_the_other(boutique, cast):
     _ticket(cast.boutique_queue, "boutique request")
     _ticket(cast.assurance_queue, "assurance secret")
