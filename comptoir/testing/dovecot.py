@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
+from comptoir.testing.net import free_port
+
 DOVECOT_BINARY = "dovecot"
 PASSWORD = "secret"
 
@@ -91,12 +93,6 @@ def _binary() -> str | None:
     return shutil.which(DOVECOT_BINARY) or shutil.which(
         DOVECOT_BINARY, path="/usr/sbin:/usr/local/sbin"
     )
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Dovecot:
@@ -193,8 +189,8 @@ class Dovecot:
             unprivileged = _UNPRIVILEGED.format(user=user, group=group)
         last_error = ""
         for _attempt in range(3):  # a free port can be taken between probing and binding
-            self.port = _free_port()
-            self.tls_port = _free_port() if self.tls else 0
+            self.port = free_port()
+            self.tls_port = free_port() if self.tls else 0
             config = self.base / "dovecot.conf"
             config.write_text(
                 _CONFIG.format(

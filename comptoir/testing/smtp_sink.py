@@ -15,7 +15,6 @@ Import the fixture into a test module: `from comptoir.testing.smtp_sink import s
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +24,8 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+
+from comptoir.testing.net import free_port
 
 
 @dataclass(frozen=True)
@@ -64,18 +65,12 @@ class _Handler:
         return "250 2.0.0 Message accepted"
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class SmtpSink:
     """An SMTP server on 127.0.0.1 that keeps every message it accepts."""
 
     def __init__(self, port: int | None = None) -> None:
         self.host = "127.0.0.1"
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.messages: list[ReceivedMail] = []
         self.lock = threading.Lock()
         self.refuse: str | None = None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import smtplib
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from django.urls import reverse
 
 from comptoir.accounts.services import token_authenticate
 from comptoir.cli import main
+from comptoir.testing.net import free_port
 
 
 def test_token_create_prints_a_token_that_authenticates_the_agent(cast, capsys):
@@ -59,12 +59,6 @@ def test_token_without_an_action_is_a_usage_error(capsys):
 
 
 # --- `comptoir run`, started as a person would start it -------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _get(url: str) -> int:
@@ -109,8 +103,8 @@ def postgres_url() -> Iterator[str]:
 
 
 def _run_and_stop(tmp_path: Path, database_url: str | None) -> str:
-    port = _free_port()
-    lmtp_port = _free_port()
+    port = free_port()
+    lmtp_port = free_port()
     env = {
         **os.environ,
         "COMPTOIR_DATA_DIR": str(tmp_path / "var"),

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import smtplib
-import socket
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -29,6 +28,7 @@ from comptoir.channels.email.tests.inbound_helpers import (
 )
 from comptoir.core import clock
 from comptoir.testing.browser import login, mark_page, page_was_not_reloaded
+from comptoir.testing.net import free_port
 from comptoir.testing.smtp_sink import SmtpSink, smtp_sink_fixture  # noqa: F401
 from comptoir.tickets.models import MessageKind, Ticket
 from comptoir.tickets.services import message_add
@@ -57,15 +57,9 @@ def huey_immediate() -> Iterator[None]:
         HUEY.immediate = previous
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def lmtp() -> Iterator[InboundController]:
-    controller = lmtp_serve("127.0.0.1", _free_port())
+    controller = lmtp_serve("127.0.0.1", free_port())
     try:
         yield controller
     finally:

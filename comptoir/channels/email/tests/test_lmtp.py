@@ -16,31 +16,19 @@ from django.db import connection
 
 from comptoir.channels.email.lmtp import (
     InboundController,
-    InboundHandler,
     add_transport_commands,
     parse_listen,
     start_in_background,
 )
 from comptoir.channels.email.models import InboundEmail, Mailbox
+from comptoir.testing.net import free_port, inbound_listener
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _serve(protocol: str) -> Iterator[InboundController]:
-    controller = InboundController(
-        InboundHandler(protocol=protocol), hostname="127.0.0.1", port=_free_port()
-    )
-    controller.start()
-    try:
+    with inbound_listener(protocol) as controller:
         yield controller
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -343,7 +331,7 @@ def test_swaks_delivers_by_lmtp_to_two_recipients_one_unknown(lmtp_server, mailb
 
 
 def test_the_run_command_can_start_and_stop_the_listener(mailboxes):
-    host, port = parse_listen(f"127.0.0.1:{_free_port()}")
+    host, port = parse_listen(f"127.0.0.1:{free_port()}")
     stop = start_in_background(host, port)
     try:
         with smtplib.LMTP(host, port, timeout=30) as client:

@@ -9,7 +9,6 @@ replacing our own functions.
 from __future__ import annotations
 
 import smtplib
-import socket
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -22,7 +21,7 @@ from django.db.backends.signals import connection_created
 from comptoir.channels.email import ids
 from comptoir.channels.email.delivery import outgoing_deliver
 from comptoir.channels.email.ingest_cli import ingest
-from comptoir.channels.email.lmtp import InboundController, InboundHandler
+from comptoir.channels.email.lmtp import InboundController
 from comptoir.channels.email.models import (
     InboundEmail,
     InboundStatus,
@@ -31,6 +30,7 @@ from comptoir.channels.email.models import (
 from comptoir.channels.email.process import inbound_process_pending
 from comptoir.channels.email.tests.inbound_helpers import ACME_ADDRESS, deliver, eml, message_of
 from comptoir.core import clock
+from comptoir.testing.net import inbound_listener
 from comptoir.testing.smtp_sink import smtp_sink_fixture  # noqa: F401
 from comptoir.tickets.models import Message, Ticket
 
@@ -75,22 +75,9 @@ def database_down() -> Iterator[DatabaseDown]:
     fault.uninstall()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _serve(protocol: str) -> Iterator[InboundController]:
-    # Started after `database_down` is installed: the handler threads' connections get it.
-    controller = InboundController(
-        InboundHandler(protocol=protocol), hostname="127.0.0.1", port=_free_port()
-    )
-    controller.start()
-    try:
+    with inbound_listener(protocol) as controller:
         yield controller
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
