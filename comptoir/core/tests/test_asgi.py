@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync, iscoroutinefunction
+from asgiref.sync import iscoroutinefunction
 from asgiref.testing import ApplicationCommunicator
 
 from comptoir.asgi import SyncChainASGIHandler, application
@@ -44,7 +46,10 @@ async def _aget(path: str, headers: list[tuple[bytes, bytes]] | None = None) -> 
 
 
 def _get(path: str, headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, Any]:
-    return async_to_sync(_aget)(path, headers)
+    # A thread of its own, as a server's: the browser tests' Playwright keeps an event loop
+    # running in this worker's main thread, where async_to_sync refuses to start another.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, _aget(path, headers)).result(timeout=30)
 
 
 def test_the_served_application_builds_its_middleware_chain_in_sync_mode():
