@@ -62,14 +62,27 @@ class ContactReason(models.Model):
 
 
 class Ticket(models.Model):
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="tickets")
-    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="tickets")
-    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="tickets")
+    # No single-column index on these foreign keys: each leads a composite index below
+    # (or the number's unique constraint), and every index costs each insert.
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="tickets", db_index=False
+    )
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.PROTECT, related_name="tickets", db_index=False
+    )
+    queue = models.ForeignKey(
+        Queue, on_delete=models.PROTECT, related_name="tickets", db_index=False
+    )
     number = models.PositiveBigIntegerField(_("number"))
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     subject = models.CharField(_("subject"), max_length=998)
     contact = models.ForeignKey(
-        Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets"
+        Contact,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tickets",
+        db_index=False,
     )
     # What we know of the sender before an agent links a contact (email from an unknown address).
     requester_email = models.CharField(_("requester email"), max_length=320, blank=True)
@@ -80,6 +93,7 @@ class Ticket(models.Model):
         null=True,
         blank=True,
         related_name="assigned_tickets",
+        db_index=False,
     )
     status = models.CharField(_("status"), max_length=24, choices=Status.choices, default="new")
     status_changed_at = models.DateTimeField(_("in this status since"), default=timezone.now)
@@ -156,8 +170,12 @@ CONTACT_VISIBLE_KINDS = (MessageKind.INBOUND, MessageKind.OUTBOUND, MessageKind.
 
 
 class Message(models.Model):
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    # Indexed by message_ticket_time (ticket first); a tenant is deleted too rarely to pay
+    # an index on every message for it.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
     kind = models.CharField(_("kind"), max_length=24, choices=MessageKind.choices)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -240,8 +258,11 @@ class EventKind(models.TextChoices):
 class Event(models.Model):
     """One entry of a ticket's history; written by services, never by signals."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    # Indexed by event_ticket_time (ticket first), as messages are.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     kind = models.CharField(_("kind"), max_length=24, choices=EventKind.choices)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -286,7 +307,10 @@ class InboxCount(models.Model):
     exact counts by summing a few hundred rows instead of counting millions of tickets.
     """
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    # The unique key below leads with the workspace.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+")
     channel = models.CharField(max_length=16)
     status = models.CharField(max_length=24)

@@ -73,7 +73,8 @@ class InboundStatus(models.TextChoices):
 class InboundEmail(models.Model):
     """The raw bytes of one received email, stored before anything is acknowledged."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    # Its unique key leads with the tenant: no separate index.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
     mailbox = models.ForeignKey(
         Mailbox, on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound"
     )
@@ -124,7 +125,8 @@ class ThreadRef(models.Model):
     original then finds (the JWZ idea, kept as an index instead of a tree in memory).
     """
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    # Its unique key leads with the tenant: no separate index.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
     message_id = models.CharField(max_length=998)
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
 
