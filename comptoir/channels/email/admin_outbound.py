@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from comptoir.channels.email.acknowledgments import ALLOWED_VARIABLES
-from comptoir.channels.email.models import Acknowledgment, OutgoingEmail
+from comptoir.channels.email.delivery import outgoing_retry
+from comptoir.channels.email.models import Acknowledgment, OutgoingEmail, OutgoingStatus
 from comptoir.core.admin import TenantScopedAdmin
 
 
@@ -47,6 +50,24 @@ class OutgoingEmailAdmin(TenantScopedAdmin):
     list_filter = ("status", "kind")
     search_fields = ("subject", "message_id")
     readonly_fields = [f.name for f in OutgoingEmail._meta.fields]
+    actions = ["send_again"]
+
+    @admin.action(description=_("Send the selected failed emails again"))
+    def send_again(self, request: HttpRequest, queryset: QuerySet[OutgoingEmail]) -> None:
+        """Put failed rows back in the outbox (an administrator fixed the cause)."""
+        failed = list(queryset.filter(status=OutgoingStatus.FAILED))
+        for outgoing in failed:
+            outgoing_retry(outgoing=outgoing)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d email queued again; the next delivery round sends it.",
+                "%(count)d emails queued again; the next delivery round sends them.",
+                len(failed),
+            )
+            % {"count": len(failed)},
+            messages.SUCCESS if failed else messages.WARNING,
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

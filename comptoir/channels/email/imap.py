@@ -115,12 +115,16 @@ def _acknowledge(client: IMAPClient, mailbox: Mailbox, uids: list[int]) -> None:
 
 
 def fetch_selected(client: IMAPClient, mailbox: Mailbox, *, batch: int = FETCH_BATCH) -> int:
-    """Store every unseen message of the selected folder; returns how many were handled.
+    """Store the waiting messages of the selected folder; returns how many were handled.
 
+    With an archive folder, every message still in the folder is waiting (stored ones are
+    moved out), so mail someone already read in a webmail is not skipped; without one, the
+    \\Seen flag is the only mark we have, and unseen messages are the waiting ones.
     Raises ImapStoreFailed at the first message that cannot be stored (the rest stay
-    unseen too; a database fault would fail them all anyway).
+    untouched too; a database fault would fail them all anyway).
     """
-    uids = sorted(client.search(["UNSEEN"]))
+    criteria = ["NOT", "DELETED"] if mailbox.imap_archive_folder else ["UNSEEN"]
+    uids = sorted(client.search(criteria))
     handled = 0
     for chunk in _chunks(uids, batch):
         sizes = client.fetch(chunk, ["RFC822.SIZE"])

@@ -234,3 +234,39 @@ def test_a_lease_runs_from_the_claim_not_from_a_sweep_that_started_long_ago(cast
         assert row.next_attempt_at == started + timedelta(minutes=30) + LEASE
         # A second worker sweeping right now finds the row leased.
         assert not outgoing_claim(outgoing_id=row.pk, now=clock.now())
+
+
+def test_an_administrator_sends_a_failed_email_again_from_the_outbox_screen(client, cast):
+    from django.urls import reverse
+
+    from comptoir.accounts.models import User
+    from comptoir.testing.cast import PASSWORD
+
+    ticket = ticket_create(queue=cast.boutique_queue, channel="email", subject="Colis")
+    failed = _send(ticket)
+    OutgoingEmail.objects.filter(pk=failed.pk).update(
+        status=OutgoingStatus.FAILED, attempts=10, last_error="550 no such user"
+    )
+    foreign = email_send(
+        tenant=cast.other_tenant,
+        to=["x@example.com"],
+        subject="Globex",
+        body_text="x",
+        kind="notification",
+        idempotency_key="globex-failed",
+    )
+    OutgoingEmail.objects.filter(pk=foreign.pk).update(status=OutgoingStatus.FAILED)
+    User.objects.filter(pk=cast.admin.pk).update(is_staff=True)
+    client.login(email=cast.admin.email, password=PASSWORD)
+
+    response = client.post(
+        reverse("admin:mail_outgoingemail_changelist"),
+        {"action": "send_again", "_selected_action": [failed.pk, foreign.pk]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    failed.refresh_from_db()
+    assert (failed.status, failed.attempts) == (OutgoingStatus.QUEUED, 0)
+    # Another tenant's row is not in this administrator's queryset: untouched.
+    assert OutgoingEmail.objects.get(pk=foreign.pk).status == OutgoingStatus.FAILED

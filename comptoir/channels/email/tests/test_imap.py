@@ -131,6 +131,19 @@ def test_stored_mail_is_moved_to_the_archive_folder(mailbox, sender):
     assert InboundEmail.objects.count() == 1
 
 
+def test_with_an_archive_folder_mail_already_read_in_a_webmail_is_not_skipped(mailbox, sender):
+    # Someone opened it in the provider's webmail before our poll: it is \Seen, but still
+    # in the inbox, so it was never processed.
+    mailbox.imap_archive_folder = "Traités"
+    mailbox.save()
+    sender.append("INBOX", _message("Lu dans le webmail"), flags=[SEEN])
+
+    assert imap_fetch_once(mailbox) == 1
+
+    assert InboundEmail.objects.count() == 1
+    assert _flags(sender, "INBOX") == {}
+
+
 def test_a_repoll_of_the_same_message_stores_it_once(mailbox, sender):
     raw = _message()
     sender.append("INBOX", raw)
