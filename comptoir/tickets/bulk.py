@@ -299,11 +299,13 @@ def messages_add_bulk(*, messages: Sequence[NewMessage], now: datetime) -> list[
             ticket=m.ticket,
             kind=m.kind,
             author=m.author,
-            sender_email=m.sender_email,
-            sender_name=m.sender_name,
+            # The same column limits as message_add: one path must not fail where the other
+            # would store.
+            sender_email=m.sender_email[:320],
+            sender_name=m.sender_name[:200],
             to=list(m.to),
             cc=list(m.cc),
-            subject=m.subject,
+            subject=m.subject[:998],
             body_text=m.body_text,
             body_html=m.body_html,
             message_id=m.message_id,

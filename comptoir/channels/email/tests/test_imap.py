@@ -24,6 +24,7 @@ from comptoir.channels.email.imap import (
 )
 from comptoir.channels.email.models import ImapSecurity, InboundEmail, Mailbox
 from comptoir.testing.dovecot import Dovecot, dovecot_server
+from comptoir.testing.faults import LockedDatabase
 
 # The IDLE watcher and the lock holder work in threads with their own connections.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -157,35 +158,6 @@ def test_a_repoll_of_the_same_message_stores_it_once(mailbox, sender):
 
     assert InboundEmail.objects.count() == 1
     assert all(SEEN in flags for flags in _flags(sender).values())
-
-
-class LockedDatabase:
-    """Another connection holds the write lock on the inbound table (SQLite refuses writes)."""
-
-    def __init__(self) -> None:
-        self._locked = threading.Event()
-        self._release = threading.Event()
-        self._holder = threading.Thread(target=self._hold, daemon=True)
-
-    def _hold(self) -> None:
-        from django.db import connections
-
-        with connections["default"].cursor() as cursor:
-            cursor.execute("BEGIN IMMEDIATE")
-            cursor.execute("UPDATE mail_inboundemail SET attempts = attempts WHERE 1 = 1")
-            self._locked.set()
-            self._release.wait(30)
-            cursor.execute("ROLLBACK")
-        connections.close_all()
-
-    def lock(self) -> None:
-        self._holder.start()
-        assert self._locked.wait(10)
-
-    def release(self) -> None:
-        self._release.set()
-        if self._holder.is_alive():
-            self._holder.join(10)
 
 
 def test_a_database_failure_leaves_the_message_unseen_on_the_server(mailbox, sender):

@@ -7,7 +7,6 @@ import shutil
 import smtplib
 import socket
 import subprocess
-import threading
 from collections.abc import Iterator
 from email.utils import make_msgid
 
@@ -21,6 +20,7 @@ from comptoir.channels.email.lmtp import (
     start_in_background,
 )
 from comptoir.channels.email.models import InboundEmail, Mailbox
+from comptoir.testing.faults import LockedDatabase
 from comptoir.testing.net import free_port, inbound_listener
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -217,45 +217,11 @@ def test_an_oversized_message_is_refused_with_552_for_each_recipient(settings, m
     assert InboundEmail.objects.count() == 0
 
 
-class LockedDatabase:
-    """Another connection holds the write lock on our tables, as a stuck writer would.
-
-    This is the database itself refusing the work (SQLite: "database table is locked"),
-    not a stand-in for our code.
-    """
-
-    def __init__(self) -> None:
-        self._locked = threading.Event()
-        self._release = threading.Event()
-        self._holder = threading.Thread(target=self._hold, daemon=True)
-
-    def _hold(self) -> None:
-        from django.db import connections
-
-        with connections["default"].cursor() as cursor:
-            cursor.execute("BEGIN IMMEDIATE")
-            cursor.execute("UPDATE mail_inboundemail SET attempts = attempts WHERE 1 = 1")
-            cursor.execute("UPDATE mail_mailbox SET is_active = is_active WHERE 1 = 1")
-            self._locked.set()
-            self._release.wait(30)
-            cursor.execute("ROLLBACK")
-        connections.close_all()
-
-    def lock(self) -> None:
-        self._holder.start()
-        assert self._locked.wait(10)
-
-    def release(self) -> None:
-        self._release.set()
-        if self._holder.is_alive():
-            self._holder.join(10)
-
-
 @pytest.fixture
 def locked_database() -> Iterator[LockedDatabase]:
     if connection.vendor != "sqlite":
         pytest.skip("the lock simulation is SQLite's; PostgreSQL would wait on the lock")
-    locked = LockedDatabase()
+    locked = LockedDatabase(("mail_inboundemail", "mail_mailbox"))
     yield locked
     locked.release()
 
