@@ -64,6 +64,9 @@ INSTALLED_APPS = [
     "comptoir.contacts",
     "comptoir.tickets",
     "comptoir.channels.email",
+    "comptoir.channels.webform",
+    "comptoir.search",
+    "comptoir.dashboard",
     "comptoir.api",
 ]
 

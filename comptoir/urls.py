@@ -14,6 +14,9 @@ urlpatterns = [
     path("", include("comptoir.tickets.urls")),
     path("", include("comptoir.contacts.urls")),
     path("", include("comptoir.channels.email.urls")),
+    path("", include("comptoir.channels.webform.urls")),
+    path("", include("comptoir.search.urls")),
+    path("", include("comptoir.dashboard.urls")),
 ]
 
 if settings.DEBUG:

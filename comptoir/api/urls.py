@@ -12,10 +12,14 @@ from ninja.errors import AuthenticationError
 from ninja.openapi.docs import Swagger
 from ninja.operation import Operation
 
-from comptoir.api import contacts, organisation, tickets
+from comptoir.api import contacts, organisation, ticket_actions, tickets
 from comptoir.api.auth import BearerAuth, SessionAuth
 from comptoir.channels.email import api as inbound_email
+from comptoir.channels.email import api_replies
+from comptoir.channels.webform import api as webform_api
 from comptoir.core.errors import Conflict, DomainError, NotAllowed, NotFound
+from comptoir.dashboard import api as dashboard_api
+from comptoir.search import api as search_api
 
 
 class OfflineSwagger(Swagger):
@@ -87,3 +91,8 @@ api.add_router("", tickets.router)
 api.add_router("", contacts.router)
 api.add_router("", organisation.router)
 api.add_router("", inbound_email.router)
+api.add_router("", ticket_actions.router)
+api.add_router("", api_replies.router)
+api.add_router("", webform_api.router)
+api.add_router("", search_api.router)
+api.add_router("", dashboard_api.router)

@@ -253,6 +253,8 @@ class EventKind(models.TextChoices):
     QUALIFICATION = "qualification", _("Qualification")
     SUBJECT = "subject", _("Subject edited")
     CONTACT = "contact", _("Contact linked")
+    TRANSFER = "transfer", _("Transferred")
+    UNREAD = "unread", _("Marked unread")
 
 
 class Event(models.Model):

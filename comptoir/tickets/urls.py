@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from comptoir.tickets import views
 
@@ -6,4 +6,5 @@ urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("tickets/<int:ticket_id>/", views.ticket_detail, name="ticket_detail"),
     path("attachments/<int:attachment_id>/", views.attachment_download, name="attachment_download"),
+    path("", include("comptoir.tickets.urls_actions")),
 ]

@@ -1,0 +1,5 @@
+"""API routes for agent actions on a ticket."""
+
+from ninja import Router
+
+router = Router()

@@ -1,0 +1,10 @@
+"""Agent pages of the dashboard."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Placeholder until the page is built."""
+    return HttpResponse("")

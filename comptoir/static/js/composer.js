@@ -1,0 +1,4 @@
+// composer page behaviour.
+(function () {
+  "use strict";
+})();

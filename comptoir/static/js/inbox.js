@@ -1,0 +1,4 @@
+// inbox page behaviour.
+(function () {
+  "use strict";
+})();

@@ -1,0 +1,4 @@
+// ticket page behaviour.
+(function () {
+  "use strict";
+})();

@@ -1,0 +1,1 @@
+"""Agent actions on the ticket page (assign, contact, subject, transfer, qualify, close)."""
