@@ -12,8 +12,8 @@ from comptoir.core.admin import TenantScopedAdmin, TenantScopedInline
 @admin.register(CustomField)
 class CustomFieldAdmin(TenantScopedAdmin):
     workspace_field = "workspace"
-    list_display = ["label", "key", "field_type", "workspace", "position"]
-    list_filter = ["workspace", "field_type"]
+    list_display = ["label", "key", "field_type", "workspace", "position", "on_form"]
+    list_filter = ["workspace", "field_type", "on_form"]
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         obj.tenant_id = obj.workspace.tenant_id

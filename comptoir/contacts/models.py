@@ -91,6 +91,11 @@ class CustomField(models.Model):
     field_type = models.CharField(_("type"), max_length=16, choices=FieldType.choices)
     choices = models.JSONField(_("choices"), default=list, blank=True)
     position = models.PositiveIntegerField(_("position"), default=0)
+    on_form = models.BooleanField(
+        _("on the web form"),
+        default=False,
+        help_text=_("Ask for this field on the workspace's public web form."),
+    )
 
     class Meta:
         verbose_name = _("custom field")
