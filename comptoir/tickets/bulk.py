@@ -1,8 +1,7 @@
 """Bulk writes on tickets for batch ingestion: the same rows as ticket_create/message_add.
 
-Run inside the caller's transaction. One statement per kind of row for a whole batch (plus
-one UPDATE per group of tickets that gained the same number of messages) instead of several
-per ticket; the single-item services in services.py stay the reference semantics.
+Run inside the caller's transaction. One statement per kind of row for a whole batch instead
+of several per ticket; the single-item services in services.py stay the reference semantics.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import F, Model
+from django.db.models import Model
 
 from comptoir.accounts.models import Queue, Tenant, User
 from comptoir.contacts.models import Contact
@@ -148,21 +147,49 @@ def rows_insert(objs: Sequence[Model]) -> None:
     if not objs:
         return
     meta = type(objs[0])._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    ops = connection.ops
+    attnames = [f.attname for f in meta.concrete_fields if not f.primary_key]
+    rows = [tuple(getattr(obj, a) for a in attnames) for obj in objs]
+    pks = values_insert(type(objs[0]), attnames, rows)
+    for obj, pk in zip(objs, pks, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
+def values_insert(
+    model: type[Model],
+    names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    ignore_conflicts: bool = False,
+) -> list[int]:
+    """INSERT rows given as tuples (values of the fields `names`, by attname), no instances.
+
+    Returns the new ids in order (none with `ignore_conflicts`: ON CONFLICT DO NOTHING).
+    The model's other fields get their default, computed once for all rows. Building a
+    model instance per row cost more than its INSERT (profile of the ingest); this is for
+    bulk paths that need no instance afterwards. Same rules as `rows_insert`.
+    """
+    if not rows:
+        return []
+    meta = model._meta
+    given: list[Any] = [meta.get_field(n) for n in names]
+    by_attname = {f.attname: f for f in given}
+    others = [f for f in meta.concrete_fields if not f.primary_key and f.attname not in by_attname]
+    fields = [*given, *others]
+    defaults = tuple(f.get_default() for f in others)
     converters = _converters(fields)
-    attnames = [f.attname for f in fields]
+    width = len(fields)
     numbered = connection.vendor == "postgresql"
     head = "INSERT INTO {} ({}) VALUES ".format(
-        ops.quote_name(meta.db_table), ", ".join(_column(f) for f in fields)
+        connection.ops.quote_name(meta.db_table), ", ".join(_column(f) for f in fields)
     )
-    tail = " RETURNING " + _column(meta.pk)
-    # PostgreSQL takes at most 65,535 parameters per statement.
-    size = max(1, min(ops.bulk_batch_size(fields, objs), 65535 // len(fields), 1000))
+    tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else " RETURNING " + _column(meta.pk)
+    size = max(1, min(_max_params() // width, 1000))
+    pks: list[int] = []
     with _cursor(raw=numbered) as cursor:
-        for start in range(0, len(objs), size):
-            chunk = objs[start : start + size]
-            width = len(fields)
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
             if numbered:
                 values = ", ".join(
                     "(" + ", ".join(f"${r * width + c + 1}" for c in range(width)) + ")"
@@ -171,15 +198,24 @@ def rows_insert(objs: Sequence[Model]) -> None:
             else:
                 values = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(chunk))
             params: list[Any] = []
-            for obj in chunk:
-                for attname, convert in zip(attnames, converters, strict=True):
-                    value = getattr(obj, attname)
+            for row in chunk:
+                for value, convert in zip((*row, *defaults), converters, strict=True):
                     params.append(value if convert is None or value is None else convert(value))
             cursor.execute(head + values + tail, params)
-            for obj, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
-                obj.pk = pk
-                obj._state.adding = False
-                obj._state.db = connection.alias
+            if not ignore_conflicts:
+                pks.extend(pk for (pk,) in cursor.fetchall())
+    return pks
+
+
+def _max_params() -> int:
+    # PostgreSQL takes at most 65,535 parameters per statement. SQLite says its own limit
+    # (32,766 since 3.32; Django assumes the old 999, i.e. ~70 rows of a wide table).
+    if connection.vendor == "sqlite":
+        import sqlite3
+
+        connection.ensure_connection()
+        return int(connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+    return 65535
 
 
 @dataclass(frozen=True)
@@ -235,11 +271,7 @@ def tickets_create_bulk(*, tickets: Sequence[NewTicket], now: datetime) -> list[
         by_tenant.setdefault(t.queue.tenant_id, []).append(i)
     numbers: dict[int, int] = {}
     for tenant_id, indexes in sorted(by_tenant.items()):
-        # One UPDATE reserves every number: the row stays locked until commit.
-        Tenant.objects.filter(pk=tenant_id).update(
-            last_ticket_number=F("last_ticket_number") + len(indexes)
-        )
-        last = Tenant.objects.values_list("last_ticket_number", flat=True).get(pk=tenant_id)
+        last = _numbers_reserve(tenant_id, len(indexes))
         for offset, i in enumerate(indexes):
             numbers[i] = last - len(indexes) + 1 + offset
     rows = [
@@ -269,87 +301,133 @@ def tickets_create_bulk(*, tickets: Sequence[NewTicket], now: datetime) -> list[
         key = count_key(ticket)
         moves[key] = moves.get(key, 0) + 1
     counts_add(moves)
-    rows_insert(
+    values_insert(
+        Event,
+        ["tenant_id", "ticket_id", "kind", "author_id", "data", "created_at"],
         [
-            Event(
-                tenant_id=ticket.tenant_id,
-                ticket=ticket,
-                kind=EventKind.CREATED,
-                author=t.author,
-                data={"channel": t.channel},
-                created_at=now,
+            (
+                ticket.tenant_id,
+                ticket.pk,
+                EventKind.CREATED.value,
+                t.author.pk if t.author is not None else None,
+                {"channel": t.channel},
+                now,
             )
             for ticket, t in zip(rows, tickets, strict=True)
-        ]
+        ],
     )
     return rows
 
 
-def messages_add_bulk(*, messages: Sequence[NewMessage], now: datetime) -> list[Message]:
-    """Add messages to tickets (bodies already sanitized); tickets' counters in few UPDATEs."""
+def _numbers_reserve(tenant_id: int, count: int) -> int:
+    """Reserve `count` ticket numbers of the tenant; returns the last. Locks its row."""
+    # One statement (UPDATE … RETURNING) where the ORM needs an UPDATE and a SELECT.
+    table = connection.ops.quote_name(Tenant._meta.db_table)
+    column = connection.ops.quote_name("last_ticket_number")
+    pk = _column(Tenant._meta.pk)
+    with _cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {column} = {column} + %s WHERE {pk} = %s RETURNING {column}",
+            [count, tenant_id],
+        )
+        return int(cursor.fetchone()[0])
+
+
+_MESSAGE_FIELDS = [
+    "tenant_id", "ticket_id", "kind", "author_id", "sender_email", "sender_name", "to", "cc",
+    "subject", "body_text", "body_html", "message_id", "in_reply_to", "references",
+    "is_auto_reply", "created_at",
+]  # fmt: skip
+
+
+def messages_add_bulk(*, messages: Sequence[NewMessage], now: datetime) -> list[int]:
+    """Add messages to tickets (bodies already sanitized); returns their ids, in order.
+
+    The tickets' counters move in one UPDATE; the caller's Ticket instances are kept
+    current, as message_add's refresh keeps its ticket.
+    """
     kinds = set(MessageKind.values)
     for m in messages:
         if m.kind not in kinds:
             raise DomainError(f"unknown message kind {m.kind!r}")
         if m.ticket.pk is None:
             raise DomainError("message for an unsaved ticket")
-    rows = [
-        Message(
-            tenant_id=m.ticket.tenant_id,
-            ticket=m.ticket,
-            kind=m.kind,
-            author=m.author,
-            # The same column limits as message_add: one path must not fail where the other
-            # would store.
-            sender_email=m.sender_email[:320],
-            sender_name=m.sender_name[:200],
-            to=list(m.to),
-            cc=list(m.cc),
-            subject=m.subject[:998],
-            body_text=m.body_text,
-            body_html=m.body_html,
-            message_id=m.message_id,
-            in_reply_to=m.in_reply_to,
-            references=m.references,
-            is_auto_reply=m.is_auto_reply,
-            created_at=now,
-        )
-        for m in messages
-    ]
-    if not rows:
-        return rows
-    rows_insert(rows)
+    if not messages:
+        return []
+    # Rows as tuples: a Message instance each cost more than the INSERT (profile).
+    pks = values_insert(
+        Message,
+        _MESSAGE_FIELDS,
+        [
+            (
+                m.ticket.tenant_id,
+                m.ticket.pk,
+                m.kind,
+                m.author.pk if m.author is not None else None,
+                # The same column limits as message_add: one path must not fail where the
+                # other would store.
+                m.sender_email[:320],
+                m.sender_name[:200],
+                list(m.to),
+                list(m.cc),
+                m.subject[:998],
+                m.body_text,
+                m.body_html,
+                m.message_id,
+                m.in_reply_to,
+                m.references,
+                m.is_auto_reply,
+                now,
+            )
+            for m in messages
+        ],
+    )
     attachments: list[Attachment] = []
-    for m, message in zip(messages, rows, strict=True):
-        # Files one by one through the storage (as message_add does); rows in one INSERT.
-        attachments += [attachment_stored(message, a) for a in m.attachments]
+    for m, pk in zip(messages, pks, strict=True):
+        if m.attachments:
+            # Files one by one through the storage (as message_add does); rows in one INSERT.
+            message = Message(id=pk, tenant_id=m.ticket.tenant_id, ticket=m.ticket)
+            attachments += [attachment_stored(message, a) for a in m.attachments]
     if attachments:
         Attachment.objects.bulk_create(attachments)
-    # Tickets that gained the same number of messages (and unread state) share one UPDATE.
     gained: dict[int, list[Any]] = {}
     for m in messages:
         entry = gained.setdefault(m.ticket.pk, [0, False, []])
         entry[0] += 1
         entry[1] = entry[1] or m.kind in (MessageKind.INBOUND, MessageKind.SOLICITATION_IN)
         entry[2].append(m.ticket)
-    groups: dict[tuple[int, bool], list[int]] = {}
-    for pk, (count, unread, _tickets) in gained.items():
-        groups.setdefault((count, unread), []).append(pk)
-    for (count, unread), pks in sorted(groups.items()):
-        updates: dict[str, Any] = {
-            "message_count": F("message_count") + count,
-            "last_message_at": now,
-            "updated_at": now,
-        }
-        if unread:
-            updates["has_unread"] = True
-        for start in range(0, len(pks), 500):
-            Ticket.objects.filter(pk__in=sorted(pks[start : start + 500])).update(**updates)
-    # The caller's instances stay current, as message_add's refresh keeps them.
+    _counters_add([(pk, count, unread) for pk, (count, unread, _t) in gained.items()], now)
     for count, unread, tickets in gained.values():
         for ticket in {id(t): t for t in tickets}.values():
             ticket.message_count = (ticket.message_count or 0) + count
             ticket.last_message_at = now
             ticket.updated_at = now
             ticket.has_unread = ticket.has_unread or unread
-    return rows
+    return pks
+
+
+def _counters_add(gains: Sequence[tuple[int, int, bool]], now: datetime) -> None:
+    """Tickets gained messages: (ticket id, how many, any unread) — one UPDATE … FROM VALUES.
+
+    The same changes as message_add's F() update, for many tickets in one statement (one
+    round trip to PostgreSQL instead of one per group of tickets).
+    """
+    table = connection.ops.quote_name(Ticket._meta.db_table)
+    when = _datetimes()(now)
+    size = 2000
+    with _cursor() as cursor:
+        for start in range(0, len(gains), size):
+            chunk = sorted(gains[start : start + size])
+            values = ", ".join(
+                ["(CAST(%s AS bigint), CAST(%s AS integer), CAST(%s AS boolean))"] * len(chunk)
+            )
+            params: list[Any] = [when, when]
+            for pk, count, unread in chunk:
+                params += [pk, count, unread]
+            cursor.execute(
+                f"UPDATE {table} SET message_count = {table}.message_count + v.column2, "
+                "last_message_at = %s, updated_at = %s, "
+                f"has_unread = CASE WHEN v.column3 THEN TRUE ELSE {table}.has_unread END "
+                f"FROM (VALUES {values}) AS v WHERE {table}.{_column(Ticket._meta.pk)} = v.column1",
+                params,
+            )

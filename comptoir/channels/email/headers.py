@@ -7,7 +7,10 @@ the whole rest of the parse; only the headers the desk uses go through here.
 from __future__ import annotations
 
 import binascii
+import hashlib
 import re
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 from email.utils import getaddresses
 
 from comptoir.channels.email.charsets import decode_bytes, redecode_surrogates
@@ -22,6 +25,26 @@ _SUBJECT_PREFIX = re.compile(
     re.IGNORECASE,
 )
 FORWARD_SUBJECT = re.compile(r"^\s*(?:(?:re|aw)\s*:\s*)*(?:fwd?|tr|wg|enc|rv)\s*[:\uff1a]", re.I)
+_HEADER_PARSER = BytesHeaderParser(policy=compat32)
+
+
+def dedup_key(raw: bytes) -> str:
+    """The Message-ID without <> (lower-cased), or a hash of the raw bytes when it has none.
+
+    What a stored mail is unique by, per tenant (store.py). Here, in a module without
+    Django, so that the ingest's parser child (parse_ahead.py) can compute it too.
+    """
+    head = raw.split(b"\r\n\r\n", 1)[0] if b"\r\n\r\n" in raw[:262144] else raw.split(b"\n\n", 1)[0]
+    try:
+        value = _HEADER_PARSER.parsebytes(head).get("Message-ID")
+    except Exception:
+        value = None
+    if value:
+        cleaned = str(value).strip().strip("<>").strip()
+        cleaned = "".join(cleaned.split())
+        if cleaned and len(cleaned) <= 900:
+            return cleaned.lower()
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
 def normalize_subject(subject: str) -> str:

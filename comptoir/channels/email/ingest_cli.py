@@ -21,6 +21,7 @@ import argparse
 import mailbox as mailboxes
 import os
 import sys
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
@@ -29,12 +30,19 @@ from email.utils import getaddresses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from comptoir.channels.email.mbox import mbox_count, mbox_read
+
 if TYPE_CHECKING:
     from comptoir.channels.email.models import Mailbox
+    from comptoir.channels.email.parse_ahead import ParseAhead, Results
+    from comptoir.channels.email.parsed import ParsedEmail
     from comptoir.channels.email.process import BatchResult
 
 EX_TEMPFAIL = 75
 DEFAULT_BATCH = 200
+# Batches the parser child may be given ahead of the one being written: two absorb the
+# unevenness of batches (and of a shared machine) without holding much in memory.
+AHEAD_DEPTH = 2
 _HEADER_PARSER = BytesHeaderParser(policy=compat32)
 # Headers naming the address a message was delivered to, most specific first.
 _RECIPIENT_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "To", "Cc")
@@ -128,11 +136,7 @@ def _sources_of(path_arg: str) -> Iterator[Source]:
     if not path.is_file():
         raise FileNotFoundError(path_arg)
     if _is_mbox(path):
-        box = mailboxes.mbox(str(path), create=False)
-        try:
-            yield Source(str(path), len(box.keys()), "mbox", path)
-        finally:
-            box.close()
+        yield Source(str(path), mbox_count(path), "mbox", path)
         return
     yield Source(str(path), 1, "eml", path)
 
@@ -148,12 +152,9 @@ def _messages(source: Source, stdin: BinaryIO) -> Iterator[tuple[str, bytes]]:
         for key in sorted(md.keys()):
             yield f"{source.path}:{key}", md.get_bytes(key)
     else:
-        box = mailboxes.mbox(str(source.path), create=False)
-        try:
-            for i, key in enumerate(box.keys()):
-                yield f"{source.path}#{i + 1}", box.get_bytes(key)
-        finally:
-            box.close()
+        assert source.path is not None
+        for i, raw in enumerate(mbox_read(source.path)):
+            yield f"{source.path}#{i + 1}", raw
 
 
 def recipient_addresses(raw: bytes) -> list[str]:
@@ -190,6 +191,9 @@ class IngestReport:
     ignored: int = 0
     skipped: int = 0
     failed: list[int] = field(default_factory=list)
+    parsed_ahead: bool = False  # parsed by a child process (parse_ahead)
+    parse_wait_s: float = 0.0  # time spent waiting for that child
+    parse_child_peak_rss_mb: float | None = None
 
     def summary(self) -> str:
         return (
@@ -226,6 +230,15 @@ class _MailboxFinder:
         return None
 
 
+@dataclass
+class _Stored:
+    ids: list[int]  # every message of the batch, new or stored before, in order
+    new: int
+    old: int
+    refused: list[str]
+    fresh: dict[int, int]  # id → index in the batch, rows stored by this call (these bytes)
+
+
 def store_batch(
     items: Sequence[tuple[str, bytes, Mailbox]], *, transport: str = "cli"
 ) -> tuple[list[int], int, int, list[str]]:
@@ -233,59 +246,80 @@ def store_batch(
 
     The ids are those of every message of the batch, new or stored before, in order.
     """
+    stored = _store(items, transport=transport)
+    return stored.ids, stored.new, stored.old, stored.refused
+
+
+def _store(
+    items: Sequence[tuple[str, bytes, Mailbox]],
+    *,
+    transport: str,
+    keys: Sequence[str | None] = (),
+) -> _Stored:
+    """`keys`: dedup keys computed already (by the parser child), None where not."""
     from django.conf import settings
     from django.db import IntegrityError, transaction
 
     from comptoir.channels.email.models import InboundEmail, InboundStatus
     from comptoir.channels.email.store import MessageTooLarge, dedup_key, inbound_store
     from comptoir.core import clock
-    from comptoir.tickets.bulk import rows_insert
+    from comptoir.tickets.bulk import values_insert
 
     now = clock.now()
     refused: list[str] = []
-    keyed: list[tuple[str, bytes, Mailbox, str]] = []
-    for label, raw, mailbox in items:
+    keyed: list[tuple[int, str, bytes, Mailbox, str]] = []
+    for position, (label, raw, mailbox) in enumerate(items):
         if len(raw) > settings.MAIL_MAX_BYTES:
             refused.append(f"{label}: larger than {settings.MAIL_MAX_BYTES} bytes")
             continue
-        keyed.append((label, raw, mailbox, dedup_key(raw)))
+        given = keys[position] if position < len(keys) else None
+        keyed.append((position, label, raw, mailbox, given or dedup_key(raw)))
     by_tenant: dict[int, set[str]] = {}
-    for _label, _raw, mailbox, key in keyed:
+    for _position, _label, _raw, mailbox, key in keyed:
         by_tenant.setdefault(mailbox.tenant_id, set()).add(key)
     known: dict[tuple[int, str], int] = {}
-    for tenant_id, keys in by_tenant.items():
+    for tenant_id, tenant_keys in by_tenant.items():
         for key, pk in InboundEmail.objects.filter(
-            tenant_id=tenant_id, dedup_key__in=list(keys)
+            tenant_id=tenant_id, dedup_key__in=list(tenant_keys)
         ).values_list("dedup_key", "pk"):
             known[(tenant_id, key)] = pk
-    fresh: list[InboundEmail] = []
+    # Rows as tuples (no model instance each: cheaper, and nothing needs one afterwards).
+    names = [
+        "tenant_id", "mailbox_id", "transport", "envelope_to", "dedup_key", "raw", "size",
+        "status", "received_at",
+    ]  # fmt: skip
+    fresh: list[tuple[object, ...]] = []
+    fresh_keys: list[tuple[int, str, int]] = []  # tenant, dedup key, position in `items`
     pending: set[tuple[int, str]] = set()
-    for _label, raw, mailbox, key in keyed:
+    for position, _label, raw, mailbox, key in keyed:
         k = (mailbox.tenant_id, key)
         if k in known or k in pending:
             continue
         pending.add(k)
+        fresh_keys.append((mailbox.tenant_id, key, position))
         fresh.append(
-            InboundEmail(
-                tenant_id=mailbox.tenant_id,
-                mailbox=mailbox,
-                transport=transport,
-                envelope_to=mailbox.address,
-                dedup_key=key,
-                raw=raw,
-                size=len(raw),
-                status=InboundStatus.RECEIVED,
-                received_at=now,
+            (
+                mailbox.tenant_id,
+                mailbox.pk,
+                transport,
+                mailbox.address,
+                key,
+                raw,
+                len(raw),
+                InboundStatus.RECEIVED.value,
+                now,
             )
         )
+    inserted: dict[int, int] = {}
     try:
         with transaction.atomic():
-            rows_insert(fresh)
-        for row in fresh:
-            known[(row.tenant_id, row.dedup_key)] = row.pk
+            pks = values_insert(InboundEmail, names, fresh)
+        for (tenant_id, key, position), pk in zip(fresh_keys, pks, strict=True):
+            known[(tenant_id, key)] = pk
+            inserted[pk] = position
     except IntegrityError:
         # Another process stored some of them meanwhile: one at a time, deduplicated.
-        for label, raw, mailbox, key in keyed:
+        for _position, label, raw, mailbox, key in keyed:
             if (mailbox.tenant_id, key) not in known:
                 try:
                     row, _created = inbound_store(
@@ -295,31 +329,51 @@ def store_batch(
                     refused.append(f"{label}: {exc}")
                     continue
                 known[(mailbox.tenant_id, key)] = row.pk
-    ids: list[int] = []
-    for _label, _raw, mailbox, key in keyed:
+    ids: dict[int, None] = {}
+    for _position, _label, _raw, mailbox, key in keyed:
         found = known.get((mailbox.tenant_id, key))
-        if found is not None and found not in ids:
-            ids.append(found)
-    new = len(fresh)
-    return ids, new, len(keyed) - new, refused
+        if found is not None:
+            ids.setdefault(found, None)
+    return _Stored(list(ids), len(fresh), len(keyed) - len(fresh), refused, inserted)
 
 
-def _flush(batch: list[tuple[str, bytes, Mailbox]], report: IngestReport) -> None:
+def _flush(
+    items: list[tuple[str, bytes, Mailbox]],
+    report: IngestReport,
+    ahead: ParseAhead | None = None,
+    number: int | None = None,
+) -> None:
     from comptoir.channels.email.process import inbound_process_many
 
-    if not batch:
-        return
-    ids, new, old, refused = store_batch(batch)
-    report.stored += new
-    report.already_stored += old
-    report.refused.extend(refused)
-    result: BatchResult = inbound_process_many(inbound_ids=ids)
+    results: Results = []
+    if ahead is not None and number is not None:
+        results = ahead.results(number)
+    keys = [r[0] if r is not None else None for r in results]
+    stored = _store(items, transport="cli", keys=keys)
+    report.stored += stored.new
+    report.already_stored += stored.old
+    report.refused.extend(stored.refused)
+    # Parsed from the very bytes these rows were stored with (rows stored before may hold
+    # other bytes under the same Message-ID: those are parsed from the database).
+    parsed: dict[int, ParsedEmail] = {}
+    for pk, position in stored.fresh.items():
+        ready = results[position] if position < len(results) else None
+        if ready is not None:
+            parsed[pk] = ready[1]
+    result: BatchResult = inbound_process_many(inbound_ids=stored.ids, parsed=parsed)
     report.processed += result.processed
     report.quarantined += result.quarantined
     report.ignored += result.ignored
     report.skipped += result.skipped
     report.failed.extend(result.failed)
-    batch.clear()
+
+
+def _parse_ahead_wanted(wanted: bool | None, total: int, batch: int) -> bool:
+    if wanted is not None:
+        return wanted
+    # Worth a child process only with a second core and at least two batches to overlap.
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (cores or 1) > 1 and batch > 1 and total >= 2 * batch
 
 
 def ingest(
@@ -330,10 +384,16 @@ def ingest(
     progress: bool = False,
     stdin: BinaryIO | None = None,
     out: Any = None,
+    parse_ahead: bool | None = None,
 ) -> IngestReport:
-    """Store and process every message under `paths`; see the module docstring."""
+    """Store and process every message under `paths`; see the module docstring.
+
+    `parse_ahead`: parse the next batch in a child process while writing this one
+    (parse_ahead.py); by default when there are two batches or more and two cores.
+    """
     from tqdm import tqdm
 
+    from comptoir.channels.email.parse_ahead import ParseAhead
     from comptoir.channels.email.store import mailbox_for_address
 
     out = out or sys.stderr
@@ -345,8 +405,25 @@ def ingest(
     sources = [s for p in paths for s in _sources_of(p)]
     find = _MailboxFinder(forced)
     report = IngestReport()
+    total = sum(s.count for s in sources)
+    ahead = ParseAhead() if _parse_ahead_wanted(parse_ahead, total, batch) else None
     pending: list[tuple[str, bytes, Mailbox]] = []
-    bar = tqdm(total=sum(s.count for s in sources), unit="mail", disable=not progress, file=out)
+    # Batches read, each with its number at the parser child (None: parsed here); the oldest
+    # is written while the child parses the next ones.
+    inflight: deque[tuple[list[tuple[str, bytes, Mailbox]], int | None]] = deque()
+    pushed = 0
+
+    def push() -> None:
+        nonlocal pushed
+        # The first batch is parsed here, while the child starts up (~0.1 s of imports).
+        number = None
+        if ahead is not None and pushed > 0:
+            number = ahead.submit([raw for _l, raw, _m in pending])
+        inflight.append((pending[:], number))
+        pending.clear()
+        pushed += 1
+
+    bar = tqdm(total=total, unit="mail", disable=not progress, file=out)
     try:
         for source in sources:
             for label, raw in _messages(source, stdin or sys.stdin.buffer):
@@ -358,10 +435,22 @@ def ingest(
                     continue
                 pending.append((label, raw, target))
                 if len(pending) >= batch:
-                    _flush(pending, report)
-        _flush(pending, report)
+                    push()
+                    while len(inflight) > AHEAD_DEPTH:
+                        items, number = inflight.popleft()
+                        _flush(items, report, ahead, number)
+        if pending:
+            push()
+        while inflight:
+            items, number = inflight.popleft()
+            _flush(items, report, ahead, number)
     finally:
         bar.close()
+        if ahead is not None:
+            ahead.close()
+            report.parsed_ahead = True
+            report.parse_wait_s = ahead.waited
+            report.parse_child_peak_rss_mb = ahead.child_peak_rss_mb
     return report
 
 

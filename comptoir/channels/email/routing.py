@@ -35,7 +35,6 @@ from comptoir.channels.email.threads import (
     ThreadIndex,
     normalize_id,
     referenced_ids,
-    thread_ids,
 )
 from comptoir.contacts.models import Contact, ContactIdentity, IdentityKind
 from comptoir.contacts.normalize import normalize_identity
@@ -64,6 +63,12 @@ class Outcome:
     message: Message | None = None
     note: str = ""  # why it was ignored, kept in InboundEmail.error
     created_ticket: bool = False
+    message_pk: int | None = None  # the batch path gives the message's id, not an instance
+
+    @property
+    def message_id(self) -> int | None:
+        """The id of the message the email became, if any."""
+        return self.message.pk if self.message is not None else self.message_pk
 
 
 def contact_for_address(*, tenant_id: int, address: str) -> Contact | None:
@@ -96,7 +101,7 @@ class RouteContext:
         for tenant_id, parsed in mails:
             by_tenant.setdefault(tenant_id, []).append(parsed)
         for tenant_id, parsed_list in by_tenant.items():
-            self.index.prefetch(tenant_id, [i for p in parsed_list for i in thread_ids(p)])
+            self.index.prefetch(tenant_id, [i for p in parsed_list for i in self.index.ids_of(p)])
             tokens = (find_reply_token(p.subject, tenant_id) for p in parsed_list)
             self.index.prefetch_numbers(tenant_id, [n for n in tokens if n is not None])
             addresses = {
@@ -341,7 +346,9 @@ def route(
         created = True
         ctx.index.tickets[ticket.pk] = ticket
         message = _add_inbound(ticket=ticket, parsed=parsed, decision=decision, now=now)
-    ctx.index.record(tenant_id=tenant_id, ticket_id=ticket.pk, ids=thread_ids(parsed))
+    ctx.index.record(
+        tenant_id=tenant_id, ticket_id=ticket.pk, ids=ctx.index.ids_of(parsed), normalized=True
+    )
     if own_context:
         ctx.index.flush()
     if created and decision.auto_reply_allowed and requester:
@@ -417,7 +424,12 @@ def route_batch(
             placeholders.append(ticket)
         message = _inbound_message(ticket=ticket, parsed=parsed, decision=decision)
         plan.append((i, ticket, message, created))
-        index.record(tenant_id=tenant_id, ticket_id=index.key_of(ticket), ids=thread_ids(parsed))
+        index.record(
+            tenant_id=tenant_id,
+            ticket_id=index.key_of(ticket),
+            ids=index.ids_of(parsed),
+            normalized=True,
+        )
     saved = tickets_create_bulk(tickets=new_tickets, now=now)
     real: dict[int, Ticket] = {}
     mapping: dict[int, int] = {}
@@ -432,12 +444,12 @@ def route_batch(
         index.tickets[ticket.pk] = ticket
     for _i, ticket, message, _created in plan:
         message.ticket = real.get(id(ticket), ticket)
-    messages = messages_add_bulk(messages=[m for _i, _t, m, _c in plan], now=now)
+    message_pks = messages_add_bulk(messages=[m for _i, _t, m, _c in plan], now=now)
     acks_on: dict[int, bool] = {}
-    for (i, _t, planned, created), saved_message in zip(plan, messages, strict=True):
+    for (i, _t, planned, created), message_pk in zip(plan, message_pks, strict=True):
         ticket = planned.ticket
         outcomes[i] = Outcome(
-            InboundStatus.PROCESSED, ticket=ticket, message=saved_message, created_ticket=created
+            InboundStatus.PROCESSED, ticket=ticket, message_pk=message_pk, created_ticket=created
         )
         item = items[i]
         requester = requester_address(item.parsed)

@@ -2,37 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from comptoir.channels.email.headers import dedup_key
 from comptoir.channels.email.models import InboundEmail, InboundStatus, Mailbox
 from comptoir.core import clock
 
-_HEADER_PARSER = BytesHeaderParser(policy=compat32)
+__all__ = ["MessageTooLarge", "dedup_key", "inbound_store", "mailbox_for_address"]
 
 
 class MessageTooLarge(Exception):
     """Over the hard size limit: transports refuse it (SMTP 552, HTTP 413)."""
-
-
-def dedup_key(raw: bytes) -> str:
-    """The Message-ID without <> (lower-cased), or a hash of the raw bytes when it has none."""
-    head = raw.split(b"\r\n\r\n", 1)[0] if b"\r\n\r\n" in raw[:262144] else raw.split(b"\n\n", 1)[0]
-    try:
-        value = _HEADER_PARSER.parsebytes(head).get("Message-ID")
-    except Exception:
-        value = None
-    if value:
-        cleaned = str(value).strip().strip("<>").strip()
-        cleaned = "".join(cleaned.split())
-        if cleaned and len(cleaned) <= 900:
-            return cleaned.lower()
-    return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
 def mailbox_for_address(address: str) -> Mailbox | None:
