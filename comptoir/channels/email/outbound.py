@@ -25,7 +25,7 @@ from comptoir.channels.email.models import Mailbox, OutgoingEmail, OutgoingStatu
 from comptoir.channels.email.threads import thread_record
 from comptoir.core import clock
 from comptoir.core.errors import DomainError
-from comptoir.tickets.models import Attachment, Message, Ticket
+from comptoir.tickets.models import Attachment, Message, MessageKind, Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -126,15 +126,33 @@ def subject_with_token(subject: str, ticket: Ticket) -> str:
     return f"{subject} {token}".strip()
 
 
-def _attachment_ids(tenant_id: int, attachments: Iterable[Attachment | int]) -> list[int]:
+def _attachment_ids(
+    tenant_id: int, attachments: Iterable[Attachment | int], body_html: str
+) -> list[int]:
+    """The ids to attach, each checked: ours, never an internal note's, and inline ones with
+    a Content-ID that fits in a header.
+    """
     wanted = [a.pk if isinstance(a, Attachment) else int(a) for a in attachments]
     if not wanted:
         return []
-    found = set(
-        Attachment.objects.filter(tenant_id=tenant_id, pk__in=wanted).values_list("pk", flat=True)
-    )
-    if missing := [pk for pk in wanted if pk not in found]:
+    rows = {
+        pk: (kind, content_id, is_inline)
+        for pk, kind, content_id, is_inline in Attachment.objects.filter(
+            tenant_id=tenant_id, pk__in=wanted
+        ).values_list("pk", "message__kind", "content_id", "is_inline")
+    }
+    if missing := [pk for pk in wanted if pk not in rows]:
         raise DomainError(_("Unknown attachments: %(ids)s") % {"ids": missing})
+    for pk in wanted:
+        kind, content_id, is_inline = rows[pk]
+        # Notes are for agents only: their files never leave by mail, whoever the mail is for.
+        if kind == MessageKind.NOTE:
+            raise DomainError(_("Attachment %(id)s belongs to an internal note.") % {"id": pk})
+        if is_inline and content_id:
+            check_header_value("Content-ID", content_id)
+            if f'src="cid:{content_id}"' not in body_html:
+                # delivery.py makes it a plain attachment: harmless, but the caller erred.
+                logger.info("inline attachment %s is not referenced by the HTML body", pk)
     return wanted
 
 
@@ -223,7 +241,7 @@ def email_send(
                     # Long threads: the first id and the most recent ones are what clients use.
                     references=" ".join(refs[:1] + refs[1:][-19:]),
                     auto_submitted=auto_submitted,
-                    attachment_ids=_attachment_ids(tenant_id, attachments),
+                    attachment_ids=_attachment_ids(tenant_id, attachments, body_html),
                     status=OutgoingStatus.QUEUED,
                     next_attempt_at=now,
                     created_at=now,

@@ -1,8 +1,14 @@
-"""An agent's email reply to the contact, from the ticket page."""
+"""An agent's email reply to the contact, from the ticket page and the API.
+
+Collision: the composer remembers the newest message the agent had seen when it opened
+(`seen_message_id`). A reply is refused with `ReplyConflict` when a message the contact can
+see arrived since (the contact wrote again, or a colleague answered): the agent reviews it
+first, then sends anyway with the newer id.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from django.db import transaction
@@ -18,9 +24,11 @@ from comptoir.channels.email.outbound import (
 )
 from comptoir.contacts.models import ContactIdentity, IdentityKind
 from comptoir.core import clock
-from comptoir.core.errors import DomainError, NotAllowed
-from comptoir.core.sanitize import html_to_text, sanitize_html
+from comptoir.core.errors import Conflict, DomainError, NotAllowed, NotFound
+from comptoir.core.sanitize import html_to_text
+from comptoir.tickets.composed import composed_clean
 from comptoir.tickets.models import Message, MessageKind, Status, Ticket
+from comptoir.tickets.selectors import contact_visible_messages
 from comptoir.tickets.services import NewAttachment, message_add, ticket_change_status
 
 # References kept on a reply: the thread's root and the most recent ids.
@@ -48,9 +56,69 @@ def reply_subject(subject: str) -> str:
     return f"Re: {subject}" if subject else "Re:"
 
 
+class ReplyConflict(Conflict):
+    """Messages the agent has not seen arrived after the composer was opened."""
+
+    def __init__(self, message: str, newer: list[Message]) -> None:
+        super().__init__(message)
+        self.newer = newer
+
+
+def messages_since(*, ticket: Ticket, seen_message_id: int) -> list[Message]:
+    """Messages the contact can see that are newer than `seen_message_id`, oldest first."""
+    return list(
+        contact_visible_messages(ticket=ticket)
+        .filter(pk__gt=seen_message_id)
+        .select_related("author")
+        .prefetch_related("attachments")
+    )
+
+
+def newest_message_id(*, ticket: Ticket) -> int:
+    """The id the composer carries as "seen" when it opens (0 for a ticket without messages)."""
+    return (
+        Message.objects.filter(ticket=ticket).order_by("-id").values_list("pk", flat=True).first()
+        or 0
+    )
+
+
+def template_attachments(
+    *, user: User, ticket: Ticket, template_id: int | None, kept_ids: Iterable[int] = ()
+) -> list[NewAttachment]:
+    """Copies of the files the agent kept from the response template chosen in the composer.
+
+    The template must be offered to this agent on this ticket (same workspace, active, in
+    scope) and every kept id must be one of its files: a forged or stale id is refused
+    (DomainError) rather than sent without the agent knowing.
+    """
+    kept = set(kept_ids)
+    if template_id is None:
+        if kept:
+            raise DomainError(_("Template files were sent without their template."))
+        return []
+    from comptoir.responses.selectors import template_for_ticket
+    from comptoir.responses.services import template_files_for_message
+
+    try:
+        template = template_for_ticket(user=user, ticket=ticket, template_id=template_id)
+    except NotFound as exc:
+        raise DomainError(
+            _(
+                "The chosen response template is no longer available on this request "
+                "(deactivated, out of scope or unknown): choose another one."
+            )
+        ) from exc
+    own = set(template.attachments.values_list("pk", flat=True))
+    if not kept <= own:
+        raise DomainError(_("Some files of the response template are unknown: choose it again."))
+    return template_files_for_message(template, exclude_ids=own - kept)
+
+
 def _thread_of(ticket: Ticket) -> tuple[str, list[str]]:
+    # Only the contact's own mails give the thread: never a note's or a solicitation's ids.
     last = (
-        ticket.messages.filter(kind=MessageKind.INBOUND)
+        contact_visible_messages(ticket=ticket)
+        .filter(kind=MessageKind.INBOUND)
         .exclude(message_id="")
         .order_by("-created_at", "-id")
         .first()
@@ -72,25 +140,70 @@ def ticket_reply(
     *,
     ticket: Ticket,
     author: User,
-    body_text: str,
+    body_text: str = "",
     body_html: str = "",
     attachments: Sequence[NewAttachment] = (),
+    seen_message_id: int | None = None,
+    template_id: int | None = None,
+    template_attachment_ids: Iterable[int] = (),
     now: datetime | None = None,
 ) -> Message:
-    """Send the agent's reply to the contact by email and wait for the contact's answer."""
+    """Send the agent's reply to the contact by email and wait for the contact's answer.
+
+    With `seen_message_id`, refuse (ReplyConflict) if the contact wrote, or anyone answered,
+    after that message. With `template_id`, attach the template's files the agent kept
+    (`template_attachment_ids`). Merge fields left in the text are rendered at send time;
+    a `{{ticket.history_link}}` issues the link, recorded with this message.
+    """
     now = now or clock.now()
     if not has_right(author, ticket.workspace_id, Right.USE_REQUEST_MESSAGES):
         raise NotAllowed(_("You may not reply on this request."))
-    body_html = sanitize_html(body_html)
-    if body_html and not body_text.strip():
-        body_text = html_to_text(body_html)
-    if not body_text.strip() and not attachments:
-        raise DomainError(_("The reply is empty."))
+    files = [
+        *attachments,
+        *template_attachments(
+            user=author, ticket=ticket, template_id=template_id, kept_ids=template_attachment_ids
+        ),
+    ]
+    composed = composed_clean(
+        body_html=body_html,
+        body_text=body_text,
+        attachments=files,
+        empty_error=_("The reply is empty."),
+    )
+    # The ticket's row lock serialises replies and inbound mail on this ticket, so the
+    # check below sees whatever committed before us.
+    Ticket.objects.select_for_update().filter(pk=ticket.pk).values_list("pk", flat=True).first()
+    if seen_message_id is not None:
+        newer = messages_since(ticket=ticket, seen_message_id=seen_message_id)
+        if newer:
+            raise ReplyConflict(
+                _("New messages arrived on this request after you opened the composer."),
+                newer,
+            )
     recipient = reply_recipient(ticket=ticket)
     if not recipient:
         raise DomainError(
             _("This request has no email address to reply to: link a contact with an email first.")
         )
+    from comptoir.responses.merge import render_outgoing
+
+    # At send time, in this transaction: the history link's cut-off is the send time, and
+    # it is rolled back with the reply if anything below fails.
+    rendered = render_outgoing(
+        ticket=ticket,
+        agent=author,
+        body_html=composed.body_html,
+        # A text the agent wrote is rendered as such; one derived from the HTML is derived
+        # again from the rendered HTML.
+        body_text=composed.body_text if body_text.strip() or not composed.body_html else "",
+        recipient=recipient,
+        now=now,
+    )
+    body_html = rendered.html
+    body_text = rendered.text or html_to_text(rendered.html).strip()
+    if rendered.history_link_url and rendered.history_link_url not in body_text:
+        # The text version drops a link's address: a contact reading text only needs it.
+        body_text = f"{body_text}\n\n{rendered.history_link_url}"
     sender = from_address_for(tenant=ticket.tenant_id, ticket=ticket)
     in_reply_to, references = _thread_of(ticket)
     message = message_add(
@@ -102,7 +215,7 @@ def ticket_reply(
         sender_email=address_only(sender),
         sender_name=author.get_full_name() or str(author),
         to=[recipient],
-        attachments=attachments,
+        attachments=composed.attachments,
         now=now,
     )
     outgoing = email_send(
@@ -126,5 +239,6 @@ def ticket_reply(
     message.in_reply_to = outgoing.in_reply_to
     message.references = outgoing.references
     message.save(update_fields=["message_id", "subject", "in_reply_to", "references"])
+    rendered.attach(message)
     ticket_change_status(ticket=ticket, status=Status.AWAITING_CONTACT, author=author, now=now)
     return message

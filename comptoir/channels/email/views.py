@@ -1,25 +1,41 @@
-"""The plain reply composer of the ticket page (the rich composer comes later)."""
+"""The composer of the ticket page (reply by email, internal note), presence, the original."""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, cast
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from comptoir.channels.email.replies import reply_recipient, ticket_reply
+from comptoir.accounts.models import User
+from comptoir.channels.email.replies import (
+    ReplyConflict,
+    newest_message_id,
+    reply_recipient,
+    template_attachments,
+    ticket_reply,
+)
 from comptoir.channels.email.selectors_inbound import inbound_original
+from comptoir.channels.email.templatetags.composer import MAIL_CHANNELS
 from comptoir.core.errors import DomainError, NotFound
+from comptoir.core.sanitize import sanitize_html
+from comptoir.tickets.models import Message, Ticket
+from comptoir.tickets.notes import note_add
+from comptoir.tickets.presence import presence_beat, presence_list
 from comptoir.tickets.selectors import ticket_get
 from comptoir.tickets.services import NewAttachment
+
+REPLY = "reply"
+NOTE = "note"
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -29,6 +45,7 @@ class MultipleFileInput(forms.ClearableFileInput):
 class MultipleFileField(forms.FileField):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("widget", MultipleFileInput())
+        kwargs.setdefault("required", False)
         super().__init__(*args, **kwargs)
 
     def clean(self, data: Any, initial: Any = None) -> Any:
@@ -38,73 +55,224 @@ class MultipleFileField(forms.FileField):
         return [clean_one(data, initial)] if data else []
 
 
-class ReplyForm(forms.Form):
-    body = forms.CharField(
-        label=gettext_lazy("Reply"), widget=forms.Textarea(attrs={"rows": 8}), strip=True
-    )
-    attachments = MultipleFileField(label=gettext_lazy("Attachments"), required=False)
+class ComposerForm(forms.Form):
+    """What the composer posts; `body_html` comes from the editor, `body` without JavaScript."""
 
-    def clean_attachments(self) -> list[Any]:
-        files = self.cleaned_data.get("attachments") or []
-        if sum(f.size for f in files) > settings.MAIL_MAX_BYTES // 2:
-            raise forms.ValidationError(_("The attachments are too large for an email."))
+    mode = forms.ChoiceField(
+        choices=[(REPLY, gettext_lazy("Reply")), (NOTE, gettext_lazy("Internal note"))],
+        required=False,
+    )
+    body = forms.CharField(label=gettext_lazy("Message"), required=False, strip=True)
+    body_html = forms.CharField(required=False, strip=True)
+    attachments = MultipleFileField(label=gettext_lazy("Attachments"))
+    inline_images = MultipleFileField()
+    # The Content-IDs of `inline_images`, space-separated, in the same order.
+    inline_cids = forms.CharField(required=False)
+    seen_message_id = forms.IntegerField(required=False, min_value=0)
+    # The response template picked in the composer, and the ids of its files the agent kept
+    # (space-separated); the server copies those files, they are not uploaded again.
+    template_id = forms.IntegerField(required=False, min_value=1)
+    template_attachment_ids = forms.CharField(required=False)
+
+    def clean_template_attachment_ids(self) -> list[int]:
+        raw = (self.cleaned_data.get("template_attachment_ids") or "").split()
+        if not all(v.isdigit() for v in raw):
+            raise forms.ValidationError(_("Some files of the response template are unknown."))
+        return [int(v) for v in raw]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        images = data.get("inline_images") or []
+        cids = (data.get("inline_cids") or "").split()
+        if len(images) != len(cids):
+            raise forms.ValidationError(_("The inline images were not sent completely: retry."))
+        return data
+
+    def new_attachments(self) -> list[NewAttachment]:
+        data = self.cleaned_data
+        files = [
+            NewAttachment(filename=f.name, content=f.read(), content_type=_content_type(f))
+            for f in data["attachments"]
+        ]
+        for f, cid in zip(data["inline_images"], (data["inline_cids"] or "").split(), strict=True):
+            files.append(
+                NewAttachment(
+                    filename=f.name,
+                    content=f.read(),
+                    content_type=_content_type(f),
+                    content_id=cid,
+                    is_inline=True,
+                )
+            )
         return files
+
+
+_CONTENT_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+$")
+
+
+def _content_type(upload: Any) -> str:
+    value = (getattr(upload, "content_type", "") or "").strip().lower()
+    return value if _CONTENT_TYPE.match(value) else "application/octet-stream"
 
 
 def _is_htmx(request: HttpRequest) -> bool:
     return bool(getattr(request, "htmx", False))
 
 
+def _agent(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _ticket_or_404(request: HttpRequest, ticket_id: int) -> Ticket:
+    try:
+        return ticket_get(user=_agent(request), ticket_id=ticket_id)
+    except NotFound as exc:
+        raise Http404 from exc
+
+
+def _composer_context(ticket: Ticket, **extra: Any) -> dict[str, Any]:
+    return {"ticket": ticket, "reply_to_address": reply_recipient(ticket=ticket), **extra}
+
+
 @login_required
 @require_POST
 def ticket_reply_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    """Send the agent's reply; htmx gets the composer back (emptied, or with the errors)."""
-    try:
-        ticket = ticket_get(user=request.user, ticket_id=ticket_id)  # type: ignore[arg-type]
-    except NotFound as exc:
-        raise Http404 from exc
-    form = ReplyForm(request.POST, request.FILES)
-    sent = None
+    """Send a reply or add an internal note; htmx gets the composer back (emptied, or not)."""
+    ticket = _ticket_or_404(request, ticket_id)
+    form = ComposerForm(request.POST, request.FILES)
+    mode = request.POST.get("mode") or REPLY
+    done: Message | None = None
     if form.is_valid():
-        files = form.cleaned_data["attachments"]
+        mode = form.cleaned_data["mode"] or REPLY
         try:
-            sent = ticket_reply(
-                ticket=ticket,
-                author=request.user,  # type: ignore[arg-type]
-                body_text=form.cleaned_data["body"],
-                attachments=[
-                    NewAttachment(
-                        filename=f.name,
-                        content=f.read(),
-                        content_type=f.content_type or "application/octet-stream",
-                    )
-                    for f in files
-                ],
-            )
+            done = _compose(request, ticket, form, mode)
+        except ReplyConflict as exc:
+            return _conflict_response(request, ticket, form, exc)
         except DomainError as exc:
             form.add_error(None, str(exc))
-    if sent is not None and not _is_htmx(request):
-        return redirect(reverse("ticket_detail", args=[ticket.pk]) + f"#message-{sent.pk}")
-    context = {
-        "ticket": ticket,
-        "reply_form": ReplyForm() if sent is not None else form,
-        "reply_sent": sent,
-        "reply_to_address": reply_recipient(ticket=ticket),
-    }
-    status = 200 if sent is not None or _is_htmx(request) else 400
-    response = render(request, "mail/reply_form.html", context, status=status)
-    if sent is not None:
+    if done is not None and not _is_htmx(request):
+        return redirect(reverse("ticket_detail", args=[ticket.pk]) + f"#message-{done.pk}")
+    if done is not None:
+        context = _composer_context(
+            ticket,
+            reply_form=ComposerForm(),
+            reply_sent=mode == REPLY,
+            note_added=mode == NOTE,
+            mode=mode,
+        )
+        response = render(request, "mail/_composer.html", context)
         # Lets the ticket page refresh its timeline (hx-trigger="ticket-replied from:body").
         response["HX-Trigger"] = "ticket-replied"
+    else:
+        context = _composer_context(
+            ticket, reply_form=form, mode=mode, **_draft(form), seen_message_id=_seen(form)
+        )
+        response = _render_composer(request, context, status=400)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _compose(request: HttpRequest, ticket: Ticket, form: ComposerForm, mode: str) -> Message:
+    data = form.cleaned_data
+    body_html = data["body_html"] or ""
+    body_text = "" if body_html else data["body"] or ""
+    if mode == NOTE:
+        # A template's files go with a note too; its fields stay as the agent sees them.
+        with transaction.atomic():
+            kept = template_attachments(
+                user=_agent(request),
+                ticket=ticket,
+                template_id=data["template_id"],
+                kept_ids=data["template_attachment_ids"],
+            )
+            return note_add(
+                ticket=ticket,
+                author=_agent(request),
+                body_html=body_html,
+                body_text=body_text,
+                attachments=[*form.new_attachments(), *kept],
+            )
+    if ticket.channel not in MAIL_CHANNELS:
+        raise DomainError(_("Replies on this channel are not sent from here: add a note."))
+    return ticket_reply(
+        ticket=ticket,
+        author=_agent(request),
+        body_html=body_html,
+        body_text=body_text,
+        attachments=form.new_attachments(),
+        seen_message_id=data["seen_message_id"],
+        template_id=data["template_id"],
+        template_attachment_ids=data["template_attachment_ids"],
+    )
+
+
+def _seen(form: ComposerForm) -> int | None:
+    value = form.cleaned_data.get("seen_message_id") if hasattr(form, "cleaned_data") else None
+    return value if isinstance(value, int) else None
+
+
+def _draft(form: ComposerForm) -> dict[str, str]:
+    """What the agent wrote, to put back in the editor (sanitized: it is rendered again)."""
+    return {
+        "draft_html": sanitize_html(form.data.get("body_html", "")),
+        "draft_text": form.data.get("body", ""),
+    }
+
+
+def _render_composer(request: HttpRequest, context: dict[str, Any], status: int) -> HttpResponse:
+    # htmx: only the errors change (200, or htmx would replace the page), so the editor keeps
+    # the draft with its images and files. Without JavaScript: the page with the composer.
+    if _is_htmx(request):
+        response = render(request, "mail/_errors.html", context)
+        response["HX-Retarget"] = "#reply-errors"
+        response["HX-Reswap"] = "innerHTML"
+        return response
+    return render(request, "mail/reply_page.html", context, status=status)
+
+
+def _conflict_response(
+    request: HttpRequest, ticket: Ticket, form: ComposerForm, exc: ReplyConflict
+) -> HttpResponse:
+    """Show what arrived; the draft stays where it is (htmx) or is given back (no JavaScript)."""
+    newest = newest_message_id(ticket=ticket)
+    context = _composer_context(
+        ticket,
+        reply_form=form,
+        mode=REPLY,
+        conflict_messages=exc.newer,
+        seen_message_id=newest,
+        **_draft(form),
+    )
+    if _is_htmx(request):
+        response = render(request, "mail/_conflict.html", {**context, "conflict_oob": True})
+        # Only the conflict panel changes: the editor keeps the draft, images and files.
+        response["HX-Retarget"] = "#reply-conflict"
+        response["HX-Reswap"] = "innerHTML"
+    else:
+        response = render(request, "mail/reply_page.html", context, status=409)
     patch_vary_headers(response, ["HX-Request"])
     return response
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
+def ticket_presence(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """POST: the agent's heartbeat; both answer with the other agents who have it open."""
+    ticket = _ticket_or_404(request, ticket_id)
+    if request.method == "POST":
+        presence_beat(ticket=ticket, user=_agent(request))
+    viewers = presence_list(ticket=ticket, exclude=_agent(request))
+    response = render(request, "tickets/_presence_list.html", {"viewers": viewers})
+    add_never_cache_headers(response)
+    return response
+
+
+@login_required
+@require_GET
 def message_original(request: HttpRequest, message_id: int) -> HttpResponse:
     """The whole received email behind an inbound message: quoted history, signature, headers."""
     try:
-        original = inbound_original(user=request.user, message_id=message_id)  # type: ignore[arg-type]
+        original = inbound_original(user=_agent(request), message_id=message_id)
     except NotFound as exc:
         raise Http404 from exc
     return render(request, "mail/original.html", {"original": original, "message_id": message_id})
