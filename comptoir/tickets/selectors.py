@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import F, OrderBy, Prefetch, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 
 from comptoir.accounts.models import User
 from comptoir.accounts.rights import visible_workspace_ids
@@ -20,7 +24,6 @@ from comptoir.tickets.models import (
     Event,
     InboxCount,
     Message,
-    MessageKind,
     Status,
     Ticket,
 )
@@ -29,6 +32,34 @@ OPEN = "open"
 ALL = "all"
 MINE = "mine"
 UNASSIGNED = "unassigned"
+
+# Orders of a list: tickets needing attention first (the inbox), or plain newest first.
+ATTENTION_FIRST = "attention"
+NEWEST = "newest"
+ORDERS = (ATTENTION_FIRST, NEWEST)
+
+# New tickets, and tickets with an inbound message no agent has read: they lead the inbox.
+# Written exactly as the condition of the partial index `ticket_ws_attention`, so that both
+# databases recognise the index from the query.
+ATTENTION = Q(has_unread=True) | Q(status=Status.NEW)
+# Beyond this many unread tickets the inbox says "99+": counting them costs a read each.
+UNREAD_COUNT_CAP = 99
+# Under the unread filter, the tabs and the pager count at most this many (then say so).
+UNREAD_FILTER_CAP = 1000
+
+
+def activity() -> Coalesce:
+    """Last activity of a ticket, the key of `ticket_ws_attention` (a new message moves it)."""
+    return Coalesce("last_message_at", "created_at")
+
+
+def _attention_order() -> tuple[OrderBy, OrderBy]:
+    return (activity().desc(), F("id").desc())
+
+
+_NEWEST_ORDER = ("-created_at", "-id")
+# A workspace id no row has, compiled into `_newest`'s SQL once then replaced by each id.
+_ANY_WORKSPACE = -917_364_285
 
 
 @dataclass(frozen=True)
@@ -40,6 +71,7 @@ class InboxFilters:
     queue_id: int | None = None
     assignee: str = ""  # "" | mine | unassigned
     workspace_id: int | None = None
+    unread: bool = False  # only tickets with an unread inbound message
 
     @classmethod
     def from_params(cls, params: Any) -> InboxFilters:
@@ -59,6 +91,7 @@ class InboxFilters:
             queue_id=_int_or_none(params.get("queue")),
             assignee=assignee,
             workspace_id=_int_or_none(params.get("workspace")),
+            unread=str(params.get("unread") or "").lower() in ("1", "true", "on", "yes"),
         )
 
 
@@ -111,6 +144,9 @@ def _filtered(qs: QuerySet[Any], user: User, filters: InboxFilters, *, on_counts
         qs = qs.filter(**{assignee_field: user.pk})
     elif filters.assignee == UNASSIGNED:
         qs = qs.filter(**({"assignee_key": 0} if on_counts else {"assignee__isnull": True}))
+    if filters.unread and not on_counts:
+        # The counts table knows nothing of read state: callers count unread tickets apart.
+        qs = qs.filter(has_unread=True)
     return qs
 
 
@@ -122,9 +158,12 @@ def ticket_list(
     page_size: int | None = None,
     total: int | None = None,
 ) -> InboxPage:
-    """One page of the tickets the user may see, newest first, with the exact total.
+    """One page of the tickets the user may see, in the inbox's order, with the exact total.
 
-    `total`, when the caller already has it (from `inbox_status_counts`), saves a query.
+    The order: new tickets and tickets with an unread inbound message first, latest
+    activity first (a new message moves its ticket up); then every other ticket, newest
+    first. `total`, when the caller already has it (from `inbox_status_counts`), saves a
+    query.
     """
     page_size = page_size or settings.INBOX_PAGE_SIZE
     workspace_ids = _scope(user, filters)
@@ -134,70 +173,268 @@ def ticket_list(
     page = min(max(1, page), num_pages)
     if not workspace_ids or total == 0:
         return InboxPage(tickets=[], page=1, page_size=page_size, total=0)
-    qs = _filtered(Ticket.objects.all(), user, filters, on_counts=False)
-    offset = (page - 1) * page_size
-    tickets = list(
-        _newest(qs, workspace_ids, offset + page_size)
-        .select_related("queue", "contact", "assignee")
-        .order_by("-created_at", "-id")[offset : offset + page_size]
+    tickets = _attention_first_page(
+        user,
+        filters,
+        workspace_ids,
+        (page - 1) * page_size,
+        page_size,
+        lambda qs: qs.select_related("queue", "contact", "assignee"),
     )
     return InboxPage(tickets=tickets, page=page, page_size=page_size, total=total)
 
 
-def _newest(qs: QuerySet[Ticket], workspace_ids: list[int], limit: int) -> QuerySet[Ticket]:
-    """`qs` limited to the `limit` newest tickets of each workspace, still one query.
+# What the inbox's live refresh compares: a row changes when any of these does (every
+# service write stamps updated_at; reading a ticket only flips has_unread).
+_ROW_STAMP_FIELDS = ("pk", "updated_at", "has_unread")
+
+
+def ticket_page_stamps(
+    *, user: User, filters: InboxFilters, page: int, total: int, page_size: int | None = None
+) -> list[tuple[Any, ...]]:
+    """The (id, updated_at, has_unread) of the rows `ticket_list` would show on that page.
+
+    The same index reads as the page itself, without loading or rendering the tickets: what
+    the inbox's poll costs when nothing changed.
+    """
+    page_size = page_size or settings.INBOX_PAGE_SIZE
+    workspace_ids = _scope(user, filters)
+    num_pages = max(1, math.ceil(total / page_size))
+    page = min(max(1, page), num_pages)
+    if not workspace_ids or total == 0:
+        return []
+    return _attention_first_page(
+        user,
+        filters,
+        workspace_ids,
+        (page - 1) * page_size,
+        page_size,
+        lambda qs: qs.values_list(*_ROW_STAMP_FIELDS),
+    )
+
+
+def row_stamps(tickets: Sequence[Ticket]) -> list[tuple[Any, ...]]:
+    """`ticket_page_stamps` computed from tickets already loaded."""
+    return [(t.pk, t.updated_at, t.has_unread) for t in tickets]
+
+
+def inbox_version(
+    *, counts: dict[str, int], unread: int, page: int, stamps: Sequence[tuple[Any, ...]]
+) -> str:
+    """A short stamp of everything an inbox page shows that another agent's work can change."""
+    text = repr((sorted(counts.items()), unread, page, [tuple(map(str, s)) for s in stamps]))
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def _has_rest(filters: InboxFilters) -> bool:
+    # Under these filters every ticket needs attention: nothing comes after that part.
+    return not filters.unread and filters.status != Status.NEW
+
+
+def _not_attention(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    return qs.filter(has_unread=False).exclude(status=Status.NEW)
+
+
+def _attention_first_page(
+    user: User,
+    filters: InboxFilters,
+    workspace_ids: list[int],
+    offset: int,
+    size: int,
+    finish: Callable[[QuerySet[Ticket]], QuerySet[Any]],
+) -> list[Any]:
+    """`size` rows from `offset` of the attention part followed by the rest, `finish`ed.
+
+    Each part is read in its own index order (`ticket_ws_attention`, then the newest-first
+    indexes); the attention part is counted only when the page starts past its end.
+    """
+    qs = _filtered(Ticket.objects.all(), user, filters, on_counts=False)
+    attention = qs.filter(ATTENTION)
+    order = _attention_order()
+    rows = list(
+        finish(_newest(attention, workspace_ids, offset + size, order).order_by(*order))[
+            offset : offset + size
+        ]
+    )
+    if len(rows) == size or not _has_rest(filters):
+        return rows
+    if rows or offset == 0:
+        rest_offset = 0
+    else:
+        rest_offset = offset - attention.filter(workspace_id__in=workspace_ids).count()
+    wanted = size - len(rows)
+    rest = _not_attention(qs)
+    rows += list(
+        finish(
+            _newest(rest, workspace_ids, rest_offset + wanted, _NEWEST_ORDER).order_by(
+                *_NEWEST_ORDER
+            )
+        )[rest_offset : rest_offset + wanted]
+    )
+    return rows
+
+
+def _newest(
+    qs: QuerySet[Ticket],
+    workspace_ids: list[int],
+    limit: int,
+    order: Sequence[Any] = _NEWEST_ORDER,
+) -> QuerySet[Ticket]:
+    """`qs` limited to the `limit` first tickets of each workspace in `order`, still one query.
 
     `workspace_id IN (a, b) ORDER BY created_at` cannot walk one index in order, so both
     databases read and sort every matching row (seconds at a million tickets). One index
     range per workspace, each stopping at `limit`, reads at most `limit` rows per workspace;
-    the outer query then sorts those few.
+    the outer query then sorts those few (the caller orders it again by `order`).
     """
     if len(workspace_ids) == 1:
         return qs.filter(workspace_id=workspace_ids[0])
+    # Each range differs only by its workspace parameter: compile the SQL once (compiling
+    # costs more than running it) and fill in each workspace.
+    first = qs.filter(workspace_id=_ANY_WORKSPACE).order_by(*order).values("pk")[:limit]
+    sql, sub_params = first.query.sql_with_params()
+    slots = [i for i, value in enumerate(sub_params) if value == _ANY_WORKSPACE]
     parts: list[str] = []
     params: list[object] = []
     for i, workspace_id in enumerate(workspace_ids):
-        newest = (qs.filter(workspace_id=workspace_id).order_by("-created_at", "-id").values("pk"))[
-            :limit
-        ]
-        sql, sub_params = newest.query.sql_with_params()
+        if len(slots) == 1:
+            own = list(sub_params)
+            own[slots[0]] = workspace_id
+        else:  # the placeholder value was not a lone parameter: compile this one
+            one = qs.filter(workspace_id=workspace_id).order_by(*order).values("pk")[:limit]
+            sql, own_params = one.query.sql_with_params()
+            own = list(own_params)
         parts.append(f"SELECT * FROM ({sql}) AS w{i}")
-        params.extend(sub_params)
+        params.extend(own)
     # Our own compiled SQL and parameters: nothing from the request is spliced in.
     ids = RawSQL(" UNION ALL ".join(parts), params)
     return qs.filter(pk__in=ids, workspace_id__in=workspace_ids)
+
+
+@dataclass(frozen=True)
+class ListCursor:
+    """Where a keyset page stopped: the part (0 attention, 1 the rest), its key and id."""
+
+    part: int
+    key: datetime
+    pk: int
+
+
+def list_cursor(ticket: Ticket, *, order: str) -> ListCursor:
+    """The cursor that continues a list after `ticket`."""
+    if order == ATTENTION_FIRST and (ticket.has_unread or ticket.status == Status.NEW):
+        return ListCursor(0, ticket.last_message_at or ticket.created_at, ticket.pk)
+    return ListCursor(1, ticket.created_at, ticket.pk)
 
 
 def ticket_list_after(
     *,
     user: User,
     filters: InboxFilters,
-    after: tuple[datetime, int] | None,
+    after: ListCursor | None,
     limit: int,
+    order: str = NEWEST,
 ) -> list[Ticket]:
-    """Keyset page for the API: tickets strictly older than the (created_at, id) cursor."""
+    """Keyset page for the API, in `order` (newest: created_at; attention: as the inbox).
+
+    The newest-first order never changes under a client walking it; the attention order
+    does (a ticket with a new message moves to the front), as the inbox does.
+    """
     workspace_ids = _scope(user, filters)
     if not workspace_ids:
         return []
     qs = _filtered(Ticket.objects.all(), user, filters, on_counts=False)
+
+    def finish(part: QuerySet[Ticket], part_order: Sequence[Any], n: int) -> list[Ticket]:
+        return list(
+            _newest(part, workspace_ids, n, part_order)
+            .select_related("queue", "contact", "assignee", "workspace")
+            .order_by(*part_order)[:n]
+        )
+
+    def older(part: QuerySet[Ticket], field_name: str, cursor: ListCursor) -> QuerySet[Ticket]:
+        before = Q(**{f"{field_name}__lt": cursor.key})
+        return part.filter(before | Q(**{field_name: cursor.key, "id__lt": cursor.pk}))
+
+    if order == NEWEST:
+        if after is not None:
+            qs = older(qs, "created_at", after)
+        return finish(qs, _NEWEST_ORDER, limit)
+    rows: list[Ticket] = []
+    if after is None or after.part == 0:
+        attention = qs.filter(ATTENTION).alias(activity=activity())
+        if after is not None:
+            attention = older(attention, "activity", after)
+        rows = finish(attention, _attention_order(), limit)
+        if len(rows) == limit or not _has_rest(filters):
+            return rows
+        after = None
+    rest = _not_attention(qs)
     if after is not None:
-        created_at, pk = after
-        qs = qs.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=pk))
-    return list(
-        _newest(qs, workspace_ids, limit)
-        .select_related("queue", "contact", "assignee", "workspace")
-        .order_by("-created_at", "-id")[:limit]
+        rest = older(rest, "created_at", after)
+    return rows + finish(rest, _NEWEST_ORDER, limit - len(rows))
+
+
+def _unread_tickets(user: User, filters: InboxFilters, workspace_ids: list[int]) -> QuerySet[Any]:
+    # Every column these filters read is in the partial index `ticket_ws_unread`: counting
+    # fetches no table row.
+    return _filtered(
+        Ticket.objects.filter(workspace_id__in=workspace_ids),
+        user,
+        replace(filters, unread=True),
+        on_counts=False,
     )
+
+
+def _first_rows(
+    qs: QuerySet[Any], workspace_ids: list[int], limit: int, column: str
+) -> tuple[str, list[Any]]:
+    """SQL of `column` for at most `limit` rows of `qs` per workspace, in no order.
+
+    Each workspace's range stops at `limit`; selecting only indexed columns lets the database
+    answer from the index alone.
+    """
+    parts: list[str] = []
+    params: list[Any] = []
+    for i, workspace_id in enumerate(workspace_ids):
+        one = qs.filter(workspace_id=workspace_id).order_by().values(column)[:limit]
+        sql, own = one.query.sql_with_params()
+        parts.append(f"SELECT * FROM ({sql}) AS w{i}")
+        params.extend(own)
+    return " UNION ALL ".join(parts), params
+
+
+def unread_count(*, user: User, filters: InboxFilters, cap: int = UNREAD_COUNT_CAP) -> int:
+    """Tickets with an unread inbound message under the other filters, up to `cap` + 1.
+
+    Reads the partial index `ticket_ws_unread` of each workspace and stops after `cap` + 1
+    entries, so the cost does not grow with the backlog (the inbox shows "99+").
+    """
+    workspace_ids = _scope(user, filters)
+    if not workspace_ids:
+        return 0
+    sql, params = _first_rows(
+        _unread_tickets(user, filters, workspace_ids), workspace_ids, cap + 1, "pk"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM ({sql}) AS unread", params)
+        return min(cap + 1, int(cursor.fetchone()[0]))
 
 
 def inbox_total(
     *, user: User, filters: InboxFilters, workspace_ids: list[int] | None = None
 ) -> int:
-    """Exact number of tickets matching the filters, read from the maintained counts."""
+    """Exact number of tickets matching the filters, read from the maintained counts.
+
+    Under the unread filter, counted from the partial attention index instead, up to
+    `UNREAD_FILTER_CAP` + 1.
+    """
     if workspace_ids is None:
         workspace_ids = _scope(user, filters)
     if not workspace_ids:
         return 0
+    if filters.unread:
+        return unread_count(user=user, filters=filters, cap=UNREAD_FILTER_CAP)
     qs = _filtered(
         InboxCount.objects.filter(workspace_id__in=workspace_ids), user, filters, on_counts=True
     )
@@ -207,26 +444,35 @@ def inbox_total(
 def inbox_status_counts(*, user: User, filters: InboxFilters) -> dict[str, int]:
     """Counts per status (and "open", "all") under the other filters, for the inbox tabs."""
     workspace_ids = _scope(user, filters)
-    base = InboxFilters(
-        status=ALL,
-        channel=filters.channel,
-        queue_id=filters.queue_id,
-        assignee=filters.assignee,
-        workspace_id=filters.workspace_id,
-    )
+    base = replace(filters, status=ALL)
     counts = {s: 0 for s in Status.values}
     if workspace_ids:
-        rows = (
-            _filtered(
-                InboxCount.objects.filter(workspace_id__in=workspace_ids),
-                user,
-                base,
-                on_counts=True,
+        if filters.unread:
+            # From the partial index: a read per unread ticket, so at most the first
+            # UNREAD_FILTER_CAP + 1 of each workspace (exact at a desk whose agents keep up).
+            sql, params = _first_rows(
+                _unread_tickets(user, base, workspace_ids),
+                workspace_ids,
+                UNREAD_FILTER_CAP + 1,
+                "status",
             )
-            .values("status")
-            .annotate(n=Sum("count"))
-            .order_by()
-        )
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT status, COUNT(*) FROM ({sql}) AS unread GROUP BY status", params
+                )
+                rows = [{"status": status, "n": n} for status, n in cursor.fetchall()]
+        else:
+            rows = (
+                _filtered(
+                    InboxCount.objects.filter(workspace_id__in=workspace_ids),
+                    user,
+                    base,
+                    on_counts=True,
+                )
+                .values("status")
+                .annotate(n=Sum("count"))
+                .order_by()
+            )
         for row in rows:
             counts[row["status"]] = int(row["n"] or 0)
     counts[ALL] = sum(counts[s] for s in Status.values)
@@ -292,7 +538,12 @@ def attachment_get(*, user: User, attachment_id: int) -> Attachment:
 
 
 def contact_visible_messages(*, ticket: Ticket) -> QuerySet[Message]:
-    """Messages a contact may ever see on this ticket (never notes nor solicitations)."""
-    return Message.objects.filter(
-        ticket=ticket, kind__in=[MessageKind.INBOUND, MessageKind.OUTBOUND, MessageKind.AUTOMATIC]
-    ).order_by("created_at", "id")
+    """Messages a contact may ever see on this ticket (never notes nor solicitations).
+
+    The one filter for everything customer-facing: CONTACT_VISIBLE_KINDS.
+    """
+    from comptoir.tickets.models import CONTACT_VISIBLE_KINDS
+
+    return Message.objects.filter(ticket=ticket, kind__in=CONTACT_VISIBLE_KINDS).order_by(
+        "created_at", "id"
+    )
