@@ -137,7 +137,7 @@ def ensure_seeded(args: argparse.Namespace) -> dict[str, Any]:
         return current  # type: ignore[return-value]
     from bench.seed import seed
 
-    result = seed(args.tickets, log=log)
+    result = seed_with_search_index(args.tickets, seed)
     info = {
         **wanted,
         "messages": result.messages,
@@ -252,6 +252,121 @@ def measure(
     }
 
 
+# Full-text search and the ticket page with 100 messages ---------------------------------
+
+# 25 searches an agent might type against the seeded data (names, order numbers, words of
+# subjects and messages, accents left out, phrases, prefixes, OR, exclusions, no match),
+# each run twice in the 50 measured requests.
+SEARCHES = [
+    "Durand",
+    "lefevre",
+    "Léa Moreau",
+    "chloe bernard",
+    "CMD-48213",
+    "CMD-10577",
+    "remboursement",
+    "remboursement commande",
+    "colis endommagé",
+    "colis endommage photo",
+    "résiliation contrat",
+    "resiliation",
+    "attestation assurance habitation",
+    "dégât des eaux",
+    '"colis est arrivé ouvert"',
+    '"service concerné"',
+    "rembours*",
+    "endommag*",
+    "facture OR attestation",
+    "commande -remboursement",
+    "livraison adresse",
+    "Garage du Centre",
+    "constat amiable signé",
+    "Pharmacie",
+    "zzyzx introuvable",
+]
+LONG_TICKETS = 10
+SEARCH_FIGURES = ("search", "search_api", "ticket100")
+LONG_MESSAGES = 100
+
+
+def seed_with_search_index(n_tickets: int, seed: Any) -> Any:
+    """Seed with the search triggers paused; the index is rebuilt in one pass after."""
+    from comptoir.search.index import search_index_paused
+
+    with search_index_paused():
+        result = seed(n_tickets, log=log)
+        log("seeded; rebuilding the search index")
+        started = time.monotonic()
+    log(f"search index rebuilt ({time.monotonic() - started:.0f}s)")
+    return result
+
+
+def search_urls(count: int, prefix: str) -> list[str]:
+    from urllib.parse import urlencode
+
+    return [prefix + urlencode({"q": SEARCHES[i % len(SEARCHES)]}) for i in range(count)]
+
+
+def long_ticket_ids(user: Any) -> list[int]:
+    """LONG_TICKETS tickets of LONG_MESSAGES messages each (made once, through the services)."""
+    from bench.seed import SENTENCES
+    from comptoir.accounts.models import Queue
+    from comptoir.accounts.rights import visible_workspace_ids
+    from comptoir.tickets.models import MessageKind, Ticket
+    from comptoir.tickets.notes import note_add
+    from comptoir.tickets.services import message_add, ticket_create
+
+    subject = "Bench : conversation de 100 messages"
+    existing = list(
+        Ticket.objects.filter(subject__startswith=subject, message_count=LONG_MESSAGES)
+        .order_by("id")
+        .values_list("pk", flat=True)
+    )
+    if len(existing) >= LONG_TICKETS:
+        return existing[:LONG_TICKETS]
+    queue = Queue.objects.filter(workspace_id__in=visible_workspace_ids(user)).order_by("id")[0]
+    rng = random.Random(2)
+    made = list(existing)
+    for n in range(len(existing), LONG_TICKETS):
+        ticket = ticket_create(queue=queue, channel="email", subject=f"{subject} {n + 1}")
+        for m in range(LONG_MESSAGES):
+            text = " ".join(rng.sample(SENTENCES, rng.randint(3, 5)))
+            if m % 10 == 9:
+                note_add(ticket=ticket, author=user, body_text=text)
+                continue
+            kind = MessageKind.INBOUND if m % 2 == 0 else MessageKind.OUTBOUND
+            message_add(
+                ticket=ticket,
+                kind=kind,
+                body_text=text,
+                body_html=f"<p>{text}</p>",
+                sender_email="client@exemple.fr" if kind == MessageKind.INBOUND else "",
+                author=None if kind == MessageKind.INBOUND else user,
+            )
+        made.append(ticket.pk)
+    log(f"{LONG_TICKETS} tickets of {LONG_MESSAGES} messages ready")
+    return made
+
+
+def measure_search_and_long_tickets(
+    client: Any, api: Any, token: str, long_ids: list[int], args: argparse.Namespace
+) -> dict[str, dict[str, Any]]:
+    """The search page and API (50 searches), and the ticket page of 100-message tickets."""
+    n, warmup = args.requests, args.warmup
+    return {
+        "search": measure(client, search_urls(n, "/search/?"), warmup),
+        "search_api": measure(
+            api,
+            search_urls(n, "/api/v1/search?"),
+            warmup,
+            headers={"Authorization": f"Bearer {token}"},
+        ),
+        "ticket100": measure(
+            client, [f"/tickets/{long_ids[i % len(long_ids)]}/" for i in range(n)], warmup
+        ),
+    }
+
+
 def main() -> None:
     args = parse_args()
     env = prepare_environment(args)
@@ -267,6 +382,7 @@ def main() -> None:
     from comptoir.accounts.services import token_create
 
     user, ticket_ids = sample_ticket_ids(args.requests + args.warmup)
+    long_ids = long_ticket_ids(user)
     token = token_create(user=user, name="bench")
     connections.close_all()
 
@@ -297,6 +413,9 @@ def main() -> None:
                 args.warmup,
                 headers={"Authorization": f"Bearer {token}"},
             )
+            with httpx.Client(base_url=f"http://127.0.0.1:{args.port}", timeout=30) as client:
+                login(client, user.email, BENCH_PASSWORD)
+                results.update(measure_search_and_long_tickets(client, api, token, long_ids, args))
         if args.keep:
             log(
                 f"app running on http://127.0.0.1:{args.port}/ ({user.email} / {BENCH_PASSWORD});"
@@ -316,7 +435,7 @@ def main() -> None:
     line: dict[str, Any] = {"tickets": args.tickets, "db": args.db}
     if args.app != "comptoir.asgi:application":
         line["app"] = args.app
-    for name in ("inbox", "inbox_filtered", "ticket", "api_list"):
+    for name in ("inbox", "inbox_filtered", "ticket", "api_list", *SEARCH_FIGURES):
         r = results[name]
         line[f"{name}_p50_ms"] = r["p50"] if r["ok"] else None
         line[f"{name}_p95_ms"] = r["p95"] if r["ok"] else None

@@ -67,6 +67,9 @@ INSTALLED_APPS = [
     "comptoir.channels.webform",
     "comptoir.search",
     "comptoir.dashboard",
+    "comptoir.responses",
+    "comptoir.administration",
+    "comptoir.waiting",
     "comptoir.api",
 ]
 
@@ -217,6 +220,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("COMPTOIR_LOG_LEVEL", "WARNING")},
 }
+
+# How often an open inbox asks whether its page changed (htmx polling, decision 0005).
+INBOX_POLL_SECONDS = int(os.environ.get("COMPTOIR_INBOX_POLL_SECONDS", "10"))
+
+# Where contacts reach this deployment (links in mail: exchange history, portal).
+COMPTOIR_PUBLIC_URL = os.environ.get("COMPTOIR_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # Email channel.
 COMPTOIR_MAIL_DOMAIN = os.environ.get("COMPTOIR_MAIL_DOMAIN", "comptoir.localhost")

@@ -17,6 +17,9 @@ urlpatterns = [
     path("", include("comptoir.channels.webform.urls")),
     path("", include("comptoir.search.urls")),
     path("", include("comptoir.dashboard.urls")),
+    path("", include("comptoir.administration.urls")),
+    path("", include("comptoir.waiting.urls")),
+    path("", include("comptoir.responses.urls")),
 ]
 
 if settings.DEBUG:

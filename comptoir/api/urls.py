@@ -19,7 +19,9 @@ from comptoir.channels.email import api_replies
 from comptoir.channels.webform import api as webform_api
 from comptoir.core.errors import Conflict, DomainError, NotAllowed, NotFound
 from comptoir.dashboard import api as dashboard_api
+from comptoir.responses import api as responses_api
 from comptoir.search import api as search_api
+from comptoir.waiting import api as waiting_api
 
 
 class OfflineSwagger(Swagger):
@@ -96,3 +98,5 @@ api.add_router("", api_replies.router)
 api.add_router("", webform_api.router)
 api.add_router("", search_api.router)
 api.add_router("", dashboard_api.router)
+api.add_router("", waiting_api.router)
+api.add_router("", responses_api.router)

@@ -39,8 +39,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-# Long enough for a loaded CI machine, short enough that a wrong assertion fails fast.
-TIMEOUT_MS = 5_000
+# Long enough for a loaded machine (two pytest workers, each with Chromium and a live
+# server, on two cores), short enough that a wrong assertion fails within seconds.
+TIMEOUT_MS = int(os.environ.get("COMPTOIR_BROWSER_TIMEOUT_MS", "15000"))
 VIEWPORT = {"width": 1400, "height": 900}
 
 

@@ -451,6 +451,78 @@ def _ascii(value: str) -> str:
     )
 
 
+# -- web forms -----------------------------------------------------------------------------
+
+# Fixed keys, so the demo's forms have addresses to type: /webform/demo-boutique/.
+WEB_FORMS = [
+    ("boutique", "demo-boutique", "Contactez la Boutique en ligne", ["numero_client"]),
+    ("assurance", "demo-assurance", "Déclarer un sinistre", ["numero_contrat", "formule"]),
+]
+
+
+def _web_forms(
+    tenant: Tenant, workspaces: dict[str, Workspace], queues: dict[str, list[Queue]]
+) -> None:
+    """A public web form per demo workspace (to its first queue), with custom fields on it."""
+    from comptoir.channels.webform.models import WebForm, new_public_key
+
+    for key, public_key, title, field_keys in WEB_FORMS:
+        taken = WebForm.objects.filter(public_key=public_key).exists()
+        WebForm.objects.create(
+            tenant=tenant,
+            workspace=workspaces[key],
+            queue=queues[key][0],
+            # Keys are unique across tenants: a second demo beside the first gets random ones.
+            public_key=new_public_key() if taken else public_key,
+            title=title,
+            intro="Nous vous répondons par e-mail sous 24 heures ouvrées.",
+        )
+        CustomField.objects.filter(workspace=workspaces[key], key__in=field_keys).update(
+            on_form=True
+        )
+
+
+def _waiting_messages(
+    tenant: Tenant, workspaces: dict[str, Workspace], queues: dict[str, list[Queue]]
+) -> None:
+    """A waiting message in force in each demo workspace (a queue's own in the insurer's)."""
+    from comptoir.waiting.models import WaitingMessage, WaitingMessageAssignment
+
+    boutique = WaitingMessage.objects.create(
+        tenant=tenant,
+        workspace=workspaces["boutique"],
+        title="Votre demande n°{{ticket.number}} est toujours suivie",
+        body=(
+            "Bonjour {{contact.first_name}},\n\nNous n'oublions pas votre demande "
+            "« {{ticket.subject}} » : elle est entre les mains de notre équipe et nous "
+            "revenons vers vous au plus vite.\n\nLe service client"
+        ),
+        hours_to_process=24,
+        hours_awaiting_expert=48,
+    )
+    WaitingMessageAssignment.objects.create(
+        tenant=tenant, workspace=workspaces["boutique"], waiting_message=boutique
+    )
+    claims = WaitingMessage.objects.create(
+        tenant=tenant,
+        workspace=workspaces["assurance"],
+        title="Votre déclaration n°{{ticket.number}} est en cours d'étude",
+        body=(
+            "Bonjour {{contact.first_name}},\n\nVotre dossier est à l'étude ; un expert "
+            "peut être amené à vous contacter.\n\nLe service sinistres"
+        ),
+        hours_to_process=8,
+        hours_awaiting_expert=72,
+        hours_awaiting_external=72,
+    )
+    WaitingMessageAssignment.objects.create(
+        tenant=tenant,
+        workspace=workspaces["assurance"],
+        queue=queues["assurance"][0],
+        waiting_message=claims,
+    )
+
+
 # -- loader --------------------------------------------------------------------------------
 
 
@@ -501,6 +573,8 @@ class _Loader:
             ]
 
         self._mail(tenant, workspaces, queues)
+        _web_forms(tenant, workspaces, queues)
+        _waiting_messages(tenant, workspaces, queues)
         agents: dict[str, User] = {}
         # One hash for every demo account: argon2 is deliberately slow, the password the same.
         password_hash = make_password(DEMO_PASSWORD)

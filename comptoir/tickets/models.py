@@ -7,7 +7,8 @@ from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -140,6 +141,31 @@ class Ticket(models.Model):
             models.Index(fields=["queue", "-created_at", "-id"], name="ticket_queue_recent"),
             models.Index(fields=["assignee", "-created_at", "-id"], name="ticket_assignee_recent"),
             models.Index(fields=["contact", "-created_at"], name="ticket_contact_recent"),
+            # The tickets that need an agent's attention (new, or with an unread inbound
+            # message) lead the inbox, latest activity first: a new message makes its ticket
+            # jump. Partial, so it holds only that set, which agents keep small; the rest of
+            # the list is read through the indexes above. Also the unread filter's list.
+            models.Index(
+                F("workspace"),
+                Coalesce("last_message_at", "created_at").desc(),
+                F("id").desc(),
+                condition=Q(has_unread=True) | Q(status="new"),
+                name="ticket_ws_attention",
+            ),
+            # The unread counts, under any of the inbox filters, read from the index alone
+            # (every filtered column is in it): no table row is fetched to count.
+            models.Index(
+                fields=["workspace", "status", "channel", "queue", "assignee"],
+                condition=Q(has_unread=True),
+                name="ticket_ws_unread",
+            ),
+            # The waiting-message sweep: per queue and watched status, those in it since
+            # before a threshold (comptoir/waiting/sweep.py).
+            models.Index(
+                fields=["queue", "status", "status_changed_at"],
+                condition=Q(status__in=["to_process", "awaiting_expert", "awaiting_external"]),
+                name="ticket_waiting_due",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -255,6 +281,8 @@ class EventKind(models.TextChoices):
     CONTACT = "contact", _("Contact linked")
     TRANSFER = "transfer", _("Transferred")
     UNREAD = "unread", _("Marked unread")
+    WAITING_MESSAGE = "waiting_message", _("Waiting message sent")
+    HISTORY_LINK = "history_link", _("History link issued")
 
 
 class Event(models.Model):

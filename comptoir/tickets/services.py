@@ -10,11 +10,13 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
-from comptoir.accounts.models import Queue, Tenant, User
+from comptoir.accounts.models import Membership, Queue, Tenant, User
+from comptoir.accounts.rights import Right, RoleCode, has_right
 from comptoir.contacts.models import Contact
 from comptoir.core import clock
-from comptoir.core.errors import DomainError
+from comptoir.core.errors import DomainError, NotAllowed
 from comptoir.tickets.counts import count_key, counts_move
 from comptoir.tickets.models import (
     Attachment,
@@ -361,8 +363,9 @@ def ticket_mark_read(*, ticket: Ticket, agent: User, now: datetime | None = None
 
 
 @transaction.atomic
-def ticket_mark_unread(*, ticket: Ticket, agent: User) -> Ticket:
+def ticket_mark_unread(*, ticket: Ticket, agent: User, now: datetime | None = None) -> Ticket:
     """Show the unread badge again, for everyone, until an agent reads the ticket."""
+    now = now or clock.now()
     last_inbound = (
         ticket.messages.filter(kind__in=[MessageKind.INBOUND, MessageKind.SOLICITATION_IN])
         .order_by("-created_at", "-id")
@@ -370,6 +373,118 @@ def ticket_mark_unread(*, ticket: Ticket, agent: User) -> Ticket:
     )
     if last_inbound is not None:
         MessageRead.objects.filter(message=last_inbound).delete()
-    Ticket.objects.filter(pk=ticket.pk).update(has_unread=True)
+    if Ticket.objects.filter(pk=ticket.pk, has_unread=False).update(has_unread=True):
+        _event(ticket, EventKind.UNREAD, agent, now)
     ticket.has_unread = True
+    return ticket
+
+
+# Agent actions: transfer and take back ------------------------------------------------
+
+# Who a ticket may be handed to, and the status it waits in meanwhile.
+TRANSFER_STATUSES: dict[str, str] = {
+    "expert": Status.AWAITING_EXPERT,
+    "external": Status.AWAITING_EXTERNAL,
+}
+
+
+def ticket_require_handling(*, ticket: Ticket, user: User) -> None:
+    """Refuse (NotAllowed) an agent without the right to handle requests in the workspace."""
+    if not has_right(user, ticket.workspace_id, Right.HANDLE_TICKETS):
+        raise NotAllowed(_("You may not handle requests in this workspace."))
+
+
+def _hand_over(
+    ticket: Ticket, *, status: str, assignee: User, author: User, now: datetime, **data: Any
+) -> None:
+    """Move status and assignee together, with one TRANSFER event saying who and to whom."""
+    old_key = count_key(ticket)
+    old_status = ticket.status
+    old_assignee = ticket.assignee  # re-read: _lock reset the id, dropping a stale cache
+    if ticket.status != status:
+        ticket.status = status
+        ticket.status_changed_at = now
+    ticket.assignee = assignee
+    ticket.updated_at = now
+    ticket.save(update_fields=["status", "status_changed_at", "assignee", "updated_at"])
+    counts_move(old_key, count_key(ticket))
+    _event(
+        ticket,
+        EventKind.TRANSFER,
+        author,
+        now,
+        old_status=old_status,
+        new_status=status,
+        old=str(old_assignee) if old_assignee else "",
+        new=str(assignee),
+        new_id=assignee.pk,
+        **data,
+    )
+
+
+@transaction.atomic
+def ticket_transfer(
+    *, ticket: Ticket, to: User, target: str, author: User, now: datetime | None = None
+) -> Ticket:
+    """Hand the ticket to an expert or an external agent, who gets it assigned."""
+    now = now or clock.now()
+    ticket_require_handling(ticket=ticket, user=author)
+    status = TRANSFER_STATUSES.get(target)
+    if status is None:
+        raise DomainError(_("Transfer to an expert or to an external agent."))
+    membership = (
+        Membership.objects.filter(user=to, workspace_id=ticket.workspace_id, user__is_active=True)
+        .select_related("role")
+        .first()
+    )
+    if membership is None:
+        raise DomainError(_("%(name)s does not work in this workspace.") % {"name": to})
+    if Right.HANDLE_TICKETS not in {*membership.role.rights, *membership.extra_rights}:
+        raise DomainError(_("%(name)s may not handle requests in this workspace.") % {"name": to})
+    if target == "external" and membership.role.code != RoleCode.EXTERNAL_AGENT:
+        raise DomainError(_("%(name)s is not an external agent of this workspace.") % {"name": to})
+    _lock(ticket)
+    if ticket.status == Status.CLOSED:
+        raise DomainError(_("This request is closed: reopen it before transferring it."))
+    if ticket.status == status and ticket.assignee_id == to.pk:
+        return ticket
+    _hand_over(
+        ticket,
+        status=status,
+        assignee=to,
+        author=author,
+        now=now,
+        action="transfer",
+        target=target,
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_take_back(*, ticket: Ticket, author: User, now: datetime | None = None) -> Ticket:
+    """Take a transferred ticket back: to process again, assigned to the agent taking it."""
+    now = now or clock.now()
+    ticket_require_handling(ticket=ticket, user=author)
+    _lock(ticket)
+    if ticket.status not in TRANSFER_STATUSES.values():
+        raise DomainError(_("This request is not transferred: there is nothing to take back."))
+    _hand_over(
+        ticket,
+        status=Status.TO_PROCESS,
+        assignee=author,
+        author=author,
+        now=now,
+        action="take_back",
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_reopen(*, ticket: Ticket, author: User, now: datetime | None = None) -> Ticket:
+    """Reopen a closed ticket: it goes back to the desk of tickets to process."""
+    ticket_require_handling(ticket=ticket, user=author)
+    _lock(ticket)
+    if ticket.status != Status.CLOSED:
+        raise DomainError(_("This request is not closed."))
+    _set_status(ticket, Status.TO_PROCESS, author, now or clock.now())
     return ticket

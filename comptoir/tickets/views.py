@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import datetime
 from typing import Any, cast
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.urls import reverse
@@ -21,7 +23,8 @@ from comptoir.channels.email.outbound import outgoing_status_for_messages
 from comptoir.channels.email.replies import reply_recipient
 from comptoir.channels.email.selectors_inbound import messages_with_original
 from comptoir.core.errors import NotFound
-from comptoir.core.htmx import render_page_or_partial
+from comptoir.core.htmx import render_page_or_partial, wants_partial
+from comptoir.tickets.event_sentences import contact_sentence, transfer_sentence
 from comptoir.tickets.models import (
     Channel,
     Event,
@@ -36,12 +39,18 @@ from comptoir.tickets.selectors import (
     MINE,
     OPEN,
     UNASSIGNED,
+    UNREAD_COUNT_CAP,
+    UNREAD_FILTER_CAP,
     InboxFilters,
     attachment_get,
     inbox_status_counts,
+    inbox_version,
+    row_stamps,
     ticket_get,
     ticket_list,
+    ticket_page_stamps,
     ticket_timeline,
+    unread_count,
 )
 
 TIMELINE_SHOW = ("all", "messages", "events")
@@ -63,17 +72,26 @@ def _agent(request: HttpRequest) -> User:
 @login_required
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
-    """Tickets the agent may see, newest first, filtered and paginated on the server."""
+    """Tickets the agent may see, those needing attention first, filtered and paginated.
+
+    The page polls itself with its version stamp in `X-Inbox-Version`: the answer is 204
+    while nothing it shows has changed, so that polling costs the counts and the page's
+    index reads, never loading or rendering tickets.
+    """
     user = _agent(request)
     filters = InboxFilters.from_params(request.GET)
     counts = inbox_status_counts(user=user, filters=filters)
+    unread = unread_count(user=user, filters=filters)
+    page_number = _page_number(request.GET.get("page"))
+    known = request.headers.get("X-Inbox-Version")
+    if known and wants_partial(request):
+        stamps = ticket_page_stamps(
+            user=user, filters=filters, page=page_number, total=counts[filters.status]
+        )
+        if known == inbox_version(counts=counts, unread=unread, page=page_number, stamps=stamps):
+            return HttpResponse(status=204)
     # The tab of the current status already holds the page's total.
-    page = ticket_list(
-        user=user,
-        filters=filters,
-        page=_page_number(request.GET.get("page")),
-        total=counts[filters.status],
-    )
+    page = ticket_list(user=user, filters=filters, page=page_number, total=counts[filters.status])
     workspaces = list(workspace_list(user=user))
     queues = list(queue_list(user=user, workspace_id=filters.workspace_id))
     _prepare_inbox_rows(page.tickets, {w.pk: w.name for w in workspaces})
@@ -93,8 +111,23 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "show_workspace": len(workspaces) > 1,
         "assignee_choices": [("", _("Everyone")), (MINE, _("Mine")), (UNASSIGNED, _("Unassigned"))],
         "is_filtered": bool(
-            filters.channel or filters.queue_id or filters.assignee or filters.workspace_id
+            filters.channel
+            or filters.queue_id
+            or filters.assignee
+            or filters.workspace_id
+            or filters.unread
         ),
+        "unread_count": unread,
+        "unread_capped": unread > UNREAD_COUNT_CAP,
+        "unread_cap": UNREAD_COUNT_CAP,
+        # Under the unread filter the counts stop at a cap: say so rather than mislead.
+        "unread_filter_capped": filters.unread and counts[ALL] > UNREAD_FILTER_CAP,
+        "unread_filter_cap": UNREAD_FILTER_CAP,
+        # The version the page was rendered at: the page's own requests carry it.
+        "version": inbox_version(
+            counts=counts, unread=unread, page=page_number, stamps=row_stamps(page.tickets)
+        ),
+        "poll_ms": int(getattr(settings, "INBOX_POLL_SECONDS", 10) * 1000),
     }
     return render_page_or_partial(request, "tickets/inbox.html", "inbox-results", context)
 
@@ -145,6 +178,14 @@ def _label(choices: type[Status] | type[Priority], value: Any) -> str:
         return str(value or "")
 
 
+def _event_date(value: Any) -> str:
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value or "—")
+    return dateformat.format(timezone.localtime(moment), get_format("SHORT_DATETIME_FORMAT"))
+
+
 def event_sentence(event: Event) -> str:
     """One readable line for a history event (without its author and time)."""
     data = event.data or {}
@@ -192,9 +233,21 @@ def event_sentence(event: Event) -> str:
             "new": data.get("new", ""),
         }
     if kind == EventKind.CONTACT:
-        if data.get("new"):
-            return _("Linked to contact %(new)s") % {"new": data["new"]}
-        return _("Contact unlinked (was %(old)s)") % {"old": data.get("old") or "—"}
+        return contact_sentence(data)
+    if kind == EventKind.TRANSFER:
+        return transfer_sentence(data)
+    if kind == EventKind.UNREAD:
+        return _("Marked as unread")
+    if kind == EventKind.HISTORY_LINK:
+        return _("Link to the exchange history issued for %(to)s, valid until %(date)s") % {
+            "to": data.get("recipient") or "—",
+            "date": _event_date(data.get("expires_at")),
+        }
+    if kind == EventKind.WAITING_MESSAGE:
+        return _("Waiting message “%(title)s” sent to %(to)s") % {
+            "title": data.get("title", ""),
+            "to": data.get("to", ""),
+        }
     return event.get_kind_display()
 
 

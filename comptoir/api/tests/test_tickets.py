@@ -86,7 +86,10 @@ def test_status_filters_match_the_inbox(cast, api_as):
     assert _ids(api.get("/tickets", {"status": "open"})) == [open_ticket.pk]
     assert _ids(api.get("/tickets", {"status": "closed"})) == [closed.pk]
     assert _ids(api.get("/tickets", {"status": "new"})) == [open_ticket.pk]
-    assert _ids(api.get("/tickets", {"status": "all"})) == [closed.pk, open_ticket.pk]
+    # The new ticket needs attention: it comes first, whatever its age.
+    assert _ids(api.get("/tickets", {"status": "all"})) == [open_ticket.pk, closed.pk]
+    newest = api.get("/tickets", {"status": "all", "order": "newest"})
+    assert _ids(newest) == [closed.pk, open_ticket.pk]
     assert api.get("/tickets", {"status": "open"}).json()["total"] == 1
 
 
@@ -284,10 +287,16 @@ def test_the_list_runs_the_same_number_of_queries_whatever_the_page_size(
     # token, rights, tickets, total
     for limit in (1, 5, 30):
         with django_assert_num_queries(4):
-            response = client.get("/api/v1/tickets", {"limit": limit}, headers=headers)
+            response = client.get(
+                "/api/v1/tickets", {"limit": limit, "order": "newest"}, headers=headers
+            )
         assert len(response.json()["items"]) == limit
     with django_assert_num_queries(4):
         client.get("/api/v1/tickets", {"limit": 2, "status": "open"}, headers=headers)
+    # The inbox order reads the tickets needing attention, then (past them) the others.
+    with django_assert_num_queries(5):
+        response = client.get("/api/v1/tickets", {"limit": 30}, headers=headers)
+    assert len(response.json()["items"]) == 30
 
 
 def test_the_detail_runs_the_same_number_of_queries_whatever_the_timeline(
@@ -317,3 +326,69 @@ def test_the_detail_runs_the_same_number_of_queries_whatever_the_timeline(
         with django_assert_num_queries(6):
             response = client.get(f"/api/v1/tickets/{ticket.pk}", headers=headers)
         assert response.status_code == 200
+
+
+# Unread filter, inbox order, read state ---------------------------------------------------
+
+
+def test_default_order_puts_unread_and_new_first_and_unread_filters(cast, api_as):
+    from comptoir.tickets.models import Status
+    from comptoir.tickets.services import ticket_change_status
+
+    handled = _ticket(cast.boutique_queue, minutes_ago=30)
+    ticket_change_status(ticket=handled, status=Status.TO_PROCESS, author=None)
+    newer = _ticket(cast.boutique_queue, minutes_ago=20)
+    ticket_change_status(ticket=newer, status=Status.TO_PROCESS, author=None)
+    fresh = _ticket(cast.boutique_queue, minutes_ago=10)
+    api = api_as(cast.boutique_agent)
+    assert _ids(api.get("/tickets")) == [fresh.pk, newer.pk, handled.pk]
+
+    message_add(ticket=handled, kind="inbound", body_text="news")
+    assert _ids(api.get("/tickets")) == [handled.pk, fresh.pk, newer.pk]
+    assert _ids(api.get("/tickets", {"order": "newest"})) == [fresh.pk, newer.pk, handled.pk]
+    unread = api.get("/tickets", {"unread": "true"})
+    assert _ids(unread) == [handled.pk]
+    assert unread.json()["total"] == 1
+    assert api.get("/tickets", {"order": "oldest"}).status_code == 422
+
+
+def test_attention_order_walks_every_ticket_once_across_both_parts(cast, api_as):
+    from comptoir.tickets.models import Status
+    from comptoir.tickets.services import ticket_change_status
+
+    made = []
+    for m in range(7):
+        ticket = _ticket(cast.boutique_queue, minutes_ago=m)
+        if m % 2:
+            ticket_change_status(ticket=ticket, status=Status.TO_PROCESS, author=None)
+        made.append(ticket.pk)
+    api = api_as(cast.boutique_agent)
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        body = api.get("/tickets", params).json()
+        seen += [item["id"] for item in body["items"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(made) and len(seen) == len(set(seen))
+    # New ones (even minutes) first, newest first; then the others.
+    assert seen == [made[0], made[2], made[4], made[6], made[1], made[3], made[5]]
+
+
+def test_read_and_unread_endpoints(cast, api_as):
+    from comptoir.tickets.models import Event, EventKind, Ticket
+
+    ticket = _ticket(cast.boutique_queue)
+    message_add(ticket=ticket, kind="inbound", body_text="hello")
+    api = api_as(cast.boutique_agent)
+    response = api.post(f"/tickets/{ticket.pk}/read", {})
+    assert response.status_code == 200
+    assert response.json() == {"id": ticket.pk, "has_unread": False}
+    assert not Ticket.objects.get(pk=ticket.pk).has_unread
+    response = api.post(f"/tickets/{ticket.pk}/unread", {})
+    assert response.json() == {"id": ticket.pk, "has_unread": True}
+    assert Event.objects.filter(ticket=ticket, kind=EventKind.UNREAD).count() == 1
+    foreign = _ticket(cast.assurance_queue)
+    assert api.post(f"/tickets/{foreign.pk}/read", {}).status_code == 404
+    assert api.post(f"/tickets/{foreign.pk}/unread", {}).status_code == 404

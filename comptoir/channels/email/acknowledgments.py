@@ -6,13 +6,11 @@ The workspace's acknowledgment applies to all its queues unless a queue has its 
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.translation import gettext as _
 
 from comptoir.channels.email.autoreply import address_is_flagged, auto_reply_claim
 from comptoir.channels.email.models import Acknowledgment, OutgoingEmail
@@ -23,47 +21,24 @@ from comptoir.channels.email.outbound import (
     valid_message_ids,
 )
 from comptoir.core import clock
+from comptoir.responses import merge
 from comptoir.tickets.models import MessageKind, Ticket
 from comptoir.tickets.services import message_add
 
-# The merge fields an acknowledgment may use; the templates issue brings the full renderer.
-ALLOWED_VARIABLES = ("contact.name", "ticket.number", "ticket.subject", "delay_hours")
-_VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_.]*)\s*\}\}")
-
 KIND = "acknowledgment"
+# Beside the merge fields of response templates, the delay the workspace announces.
+EXTRA_FIELDS = ("delay_hours",)
 
 
-def template_unknown_variables(text: str) -> list[str]:
-    """The variables of `text` that the renderer does not know, in order of appearance."""
-    unknown: list[str] = []
-    for name in _VARIABLE.findall(text or ""):
-        if name not in ALLOWED_VARIABLES and name not in unknown:
-            unknown.append(name)
-    return unknown
+def template_unknown_variables(text: str, workspace_id: int | None = None) -> list[str]:
+    """The merge fields of `text` the renderer does not know, in order of appearance."""
+    return merge.unknown_fields(text or "", workspace_id, extra=EXTRA_FIELDS)
 
 
-def template_validate(text: str) -> None:
-    """Refuse a template using variables outside the allow-list (raised at save time)."""
-    if unknown := template_unknown_variables(text):
-        raise ValidationError(
-            _("Unknown variables: %(names)s. Allowed: %(allowed)s.")
-            % {
-                "names": ", ".join(f"{{{{{n}}}}}" for n in unknown),
-                "allowed": ", ".join(f"{{{{{n}}}}}" for n in ALLOWED_VARIABLES),
-            }
-        )
-
-
-def template_render(text: str, values: Mapping[str, object], *, one_line: bool = False) -> str:
-    """Replace allowed variables by their values; `one_line` flattens values (for subjects)."""
-
-    def value(match: re.Match[str]) -> str:
-        raw = values.get(match.group(1), "")
-        result = "" if raw is None else str(raw)
-        return " ".join(result.split()) if one_line else result
-
-    rendered = _VARIABLE.sub(value, text or "")
-    return " ".join(rendered.split()) if one_line else rendered
+def template_validate(text: str, workspace_id: int | None = None) -> None:
+    """Refuse a text using merge fields outside the allow-list (raised at save time)."""
+    if unknown := template_unknown_variables(text, workspace_id):
+        raise ValidationError(str(merge.UnknownMergeFields(unknown)))
 
 
 def acknowledgment_for(*, ticket: Ticket) -> Acknowledgment | None:
@@ -74,12 +49,6 @@ def acknowledgment_for(*, ticket: Ticket) -> Acknowledgment | None:
     return Acknowledgment.objects.filter(
         workspace_id=ticket.workspace_id, queue__isnull=True
     ).first()
-
-
-def _contact_name(ticket: Ticket) -> str:
-    if ticket.contact_id and ticket.contact and ticket.contact.full_name:
-        return ticket.contact.full_name
-    return ticket.requester_name
 
 
 @transaction.atomic
@@ -109,14 +78,17 @@ def acknowledgment_send(
         return None
     if not auto_reply_claim(tenant_id=ticket.tenant_id, correspondent=address, kind=KIND, now=now):
         return None
-    values = {
-        "contact.name": _contact_name(ticket),
-        "ticket.number": ticket.number,
-        "ticket.subject": ticket.subject,
-        "delay_hours": ack.delay_hours,
-    }
-    subject = template_render(ack.subject, values, one_line=True)
-    body = template_render(ack.body, values)
+    # The one renderer of every outgoing text; a history link, if the text has one, is
+    # issued now, bound to this mail's moment.
+    context = merge.MergeContext(
+        ticket=ticket,
+        now=now,
+        extra={"delay_hours": ack.delay_hours},
+        recipient=address,
+        issue_history_link=True,
+    )
+    subject = merge.render(ack.subject, one_line=True, context=context).text
+    body = merge.render(ack.body, context=context).text
     message = message_add(
         ticket=ticket,
         kind=MessageKind.AUTOMATIC,

@@ -10,7 +10,6 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from comptoir.channels.email.acknowledgments import ALLOWED_VARIABLES
 from comptoir.channels.email.delivery import outgoing_retry
 from comptoir.channels.email.models import Acknowledgment, OutgoingEmail, OutgoingStatus
 from comptoir.core.admin import TenantScopedAdmin
@@ -27,12 +26,12 @@ class AcknowledgmentAdmin(TenantScopedAdmin):
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
     ) -> Any:
         form = super().get_form(request, obj, change=change, **kwargs)
-        variables = ", ".join(f"{{{{{v}}}}}" for v in ALLOWED_VARIABLES)
         for name in ("subject", "body"):
             if name in form.base_fields:
-                form.base_fields[name].help_text = _("Variables: %(variables)s") % {
-                    "variables": variables
-                }
+                form.base_fields[name].help_text = _(
+                    "Merge fields of response templates, e.g. {{contact.first_name}}, "
+                    "{{ticket.number}}, {{ticket.history_link}}, and {{delay_hours}}."
+                )
         queue = form.base_fields.get("queue")
         if queue is not None:
             queue.help_text = _("Empty: the workspace's acknowledgment; a queue: its override.")

@@ -267,7 +267,7 @@ class Acknowledgment(models.Model):
         errors: dict[str, list[str]] = {}
         for field in ("subject", "body"):
             try:
-                template_validate(getattr(self, field))
+                template_validate(getattr(self, field), self.workspace_id)
             except ValidationError as exc:
                 errors[field] = exc.messages
         queue = self.queue if self.queue_id else None

@@ -14,12 +14,17 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from comptoir.accounts.services import token_create
+from comptoir.responses.testing import foreign_objects as responses_foreign_objects
 from comptoir.testing.cast import PASSWORD, Cast
 from comptoir.tickets.models import MessageKind
 from comptoir.tickets.services import NewAttachment, message_add, ticket_create
+from comptoir.waiting.models import WaitingMessage
 
 # URL prefixes that hold no tenant data of their own, or are checked elsewhere.
-SKIPPED_PREFIXES = ("admin/", "i18n/", "api/v1/", "static/", "media/")
+# "webform/" (and /api/v1/webform/ below): public by design, addressed by an unguessable
+# public key rather than an id, and showing nothing of the tenant's data.
+SKIPPED_PREFIXES = ("admin/", "i18n/", "api/v1/", "static/", "media/", "webform/")
+PUBLIC_API_PREFIXES = ("/api/v1/webform/",)
 
 
 def _walk(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
@@ -47,7 +52,7 @@ def api_routes() -> list[tuple[str, str]]:
     schema = api.get_openapi_schema()
     out = []
     for path, methods in schema["paths"].items():
-        if "{" not in path:
+        if "{" not in path or path.startswith(PUBLIC_API_PREFIXES):
             continue
         for method in methods:
             out.append((method.upper(), path))
@@ -74,6 +79,10 @@ def _foreign_objects(cast: Cast, where: str) -> dict[str, int]:
         "contact_id": contact.pk,
         "workspace_id": workspace.pk,
         "queue_id": queue.pk,
+        **responses_foreign_objects(cast, where, ticket),
+        "waiting_message_id": WaitingMessage.objects.create(
+            tenant_id=workspace.tenant_id, workspace=workspace, title="secret", body="secret"
+        ).pk,
     }
 
 

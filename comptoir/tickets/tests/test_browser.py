@@ -111,9 +111,10 @@ def test_inbox_lists_the_agents_tickets_with_the_right_counts_in_the_tabs(
     login(page, cast.boutique_agent)
     expect(_rows(page)).to_have_count(5)
     expect(page.locator("#inbox-results .pager__info")).to_contain_text("5 demandes")
-    # Newest first.
-    expect(_rows(page).first).to_contain_text("Rappel demandé")
-    expect(_rows(page).last).to_contain_text("Colis jamais arrivé")
+    # The new ticket needs attention: first, though the oldest; then the others newest first.
+    expect(_rows(page).first).to_contain_text("Colis jamais arrivé")
+    expect(_rows(page).nth(1)).to_contain_text("Rappel demandé")
+    expect(_rows(page).last).to_contain_text("Appel sur une facture")
     for label, count in [
         ("Toutes", 5),
         ("Ouvertes", 3),

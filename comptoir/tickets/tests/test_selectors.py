@@ -11,6 +11,7 @@ from comptoir.tickets.selectors import (
     InboxFilters,
     inbox_status_counts,
     inbox_total,
+    list_cursor,
     ticket_get,
     ticket_list,
     ticket_list_after,
@@ -102,7 +103,7 @@ def test_keyset_walk_returns_each_ticket_once(cast, tickets):
         if not batch:
             break
         seen += [t.pk for t in batch]
-        after = (batch[-1].created_at, batch[-1].pk)
+        after = list_cursor(batch[-1], order="newest")
     assert len(seen) == len(set(seen)) == 7
 
 

@@ -19,6 +19,7 @@ from comptoir.tickets.services import (
     ticket_change_status,
     ticket_create,
     ticket_edit_subject,
+    ticket_mark_read,
 )
 
 INBOX = "/"
@@ -116,7 +117,8 @@ def test_status_filters_and_tab_counts(boutique, cast):
     assert counts["awaiting_contact"] == 1
     assert counts["to_process"] == 0
 
-    assert _subjects(boutique.get(INBOX, {"status": "open"})) == ["waiting", "still new"]
+    # The new ticket needs attention: first, though older.
+    assert _subjects(boutique.get(INBOX, {"status": "open"})) == ["still new", "waiting"]
     assert _subjects(boutique.get(INBOX, {"status": "closed"})) == ["done"]
     assert _subjects(boutique.get(INBOX, {"status": "new"})) == [t_new.subject]
     # An unknown status is ignored rather than an error.
@@ -204,12 +206,16 @@ def test_htmx_history_restore_gets_the_whole_page(boutique, cast):
     assert "<html" in response.content.decode()
 
 
-def test_unread_tickets_carry_a_dot(boutique, cast):
+def test_unread_tickets_carry_a_badge_and_read_ones_none(boutique, cast):
     ticket = _ticket(cast.boutique_queue, "unread one")
     message_add(ticket=ticket, kind=MessageKind.INBOUND, body_text="hello")
     body = boutique.get(INBOX).content.decode()
     assert 'class="is-unread"' in body
-    assert 'class="dot"' in body
+    assert 'class="unread-badge"' in body
+    ticket_mark_read(ticket=ticket, agent=cast.boutique_agent)
+    body = boutique.get(INBOX).content.decode()
+    assert "is-unread" not in body
+    assert 'class="unread-badge"' not in body
 
 
 def _count_queries(client, url):
@@ -218,7 +224,7 @@ def _count_queries(client, url):
     return len(ctx.captured_queries)
 
 
-def test_inbox_runs_a_constant_number_of_queries(boutique, cast, django_assert_num_queries):
+def test_inbox_runs_a_bounded_number_of_queries(boutique, cast, django_assert_max_num_queries):
     for i in range(5):
         t = _ticket(cast.boutique_queue, f"t{i}", contact=cast.alice)
         ticket_assign(ticket=t, assignee=cast.boutique_agent, author=None)
@@ -227,10 +233,12 @@ def test_inbox_runs_a_constant_number_of_queries(boutique, cast, django_assert_n
     for i in range(25):
         t = _ticket(cast.boutique_queue_2, f"u{i}", requester_email=f"u{i}@example.com")
         ticket_assign(ticket=t, assignee=cast.expert, author=None)
-    with django_assert_num_queries(expected):
+    # The page reads the tickets needing attention, then the others when the first part
+    # does not fill it: at most the count measured above, whatever the number of rows.
+    with django_assert_max_num_queries(expected):
         response = boutique.get(INBOX)
     assert len(_subjects(response)) == 25
-    with django_assert_num_queries(expected):
+    with django_assert_max_num_queries(expected):
         boutique.get(INBOX, {"status": "open", "channel": "email", "assignee": "mine"})
 
 

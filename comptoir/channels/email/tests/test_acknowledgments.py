@@ -10,7 +10,6 @@ from django.core.exceptions import ValidationError
 from comptoir.channels.email import ids
 from comptoir.channels.email.acknowledgments import (
     acknowledgment_send,
-    template_render,
     template_unknown_variables,
 )
 from comptoir.channels.email.autoreply import (
@@ -222,9 +221,9 @@ def test_a_queue_of_another_workspace_is_refused(cast):
     assert "queue" in err.value.message_dict
 
 
-def test_the_renderer_knows_only_its_allow_list():
-    assert template_unknown_variables("{{a}} {{ticket.number}} {{ a }}") == ["a"]
-    assert template_render("{{x}}-{{delay_hours}}", {"delay_hours": 4}) == "-4"
+def test_acknowledgments_know_the_template_fields_and_the_delay_only():
+    assert template_unknown_variables("{{a}} {{ticket.number}} {{ a }} {{delay_hours}}") == ["a"]
+    assert template_unknown_variables("{{contact.name}} {{contact.first_name}}") == []
 
 
 def test_auto_reply_window_is_per_tenant_and_per_address(cast):
@@ -248,3 +247,32 @@ def test_auto_reply_window_is_per_tenant_and_per_address(cast):
     assert not auto_reply_claim(
         tenant_id=cast.tenant.pk, correspondent="bot@example.com", kind="ack", now=now
     )
+
+
+def test_acknowledgments_render_every_template_field_and_issue_a_history_link(cast):
+    from comptoir.responses.models import HistoryLink
+
+    Acknowledgment.objects.create(
+        tenant=cast.tenant,
+        workspace=cast.boutique,
+        subject="Bien reçu, {{contact.first_name}}",
+        body="Suivez vos échanges : {{ticket.history_link}} (priorité {{ticket.priority}})",
+    )
+    ticket = _ticket(cast)
+    row = acknowledgment_send(ticket=ticket, recipient="alice@example.com")
+    assert row is not None
+    assert row.subject.startswith("Bien reçu, Alice")
+    link = HistoryLink.objects.get(ticket=ticket)
+    assert link.recipient == "alice@example.com"
+    assert "{{" not in row.body_text and "/h/" in row.body_text
+    # The contact speaks French (the default): labels are rendered in French.
+    assert "(priorité Basse)" in row.body_text
+
+
+def test_an_acknowledgment_with_an_unknown_field_is_refused_at_save(cast):
+    ack = Acknowledgment(
+        tenant=cast.tenant, workspace=cast.boutique, subject="s", body="{{contact.shoe_size}}"
+    )
+    with pytest.raises(ValidationError) as err:
+        ack.full_clean()
+    assert "contact.shoe_size" in str(err.value.message_dict["body"])
