@@ -54,6 +54,9 @@ from comptoir.tickets.selectors import (
 )
 
 TIMELINE_SHOW = ("all", "messages", "events")
+# Histories longer than this open folded: the first item, a link, the latest items.
+TIMELINE_FOLD_AT = 40
+TIMELINE_KEEP_LATEST = 25
 _SAFE_CONTENT_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+$")
 
 
@@ -263,6 +266,12 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     if show not in TIMELINE_SHOW:
         show = ALL
     timeline = ticket_timeline(ticket=ticket, kinds=show)
+    # A long history opens on its first item and its latest ones, as mail clients fold a
+    # long thread: the page stays fast to render and the agent lands on what is new.
+    hidden_count = 0
+    if request.GET.get("full") != "1" and len(timeline) > TIMELINE_FOLD_AT:
+        hidden_count = len(timeline) - 1 - TIMELINE_KEEP_LATEST
+        timeline = [timeline[0], *timeline[-TIMELINE_KEEP_LATEST:]]
     message_ids = [item.message.pk for item in timeline if item.message]
     sending = outgoing_status_for_messages(message_ids)
     originals = messages_with_original(message_ids=message_ids)
@@ -287,6 +296,7 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     context = {
         "ticket": ticket,
         "rows": rows,
+        "hidden_count": hidden_count,
         "reply_to_address": reply_recipient(ticket=ticket),
         "show": show,
         "show_choices": [

@@ -144,7 +144,7 @@ def test_a_template_not_offered_on_the_ticket_is_refused(cast, ticket, template,
             queue_ids=[cast.boutique_queue_2.pk],
         )
     template_id = template.pk + 1000 if case == "unknown" else template.pk
-    with pytest.raises(DomainError, match="no longer available"):
+    with pytest.raises(DomainError, match="n'est plus disponible"):
         ticket_reply(
             ticket=ticket,
             author=cast.boutique_agent,
@@ -163,7 +163,7 @@ def test_a_file_of_another_template_or_without_template_is_refused(cast, ticket,
         files=[NewTemplateFile("secret.pdf", b"%PDF", "application/pdf")],
     )
     foreign = other.attachments.get().pk
-    with pytest.raises(DomainError, match="unknown"):
+    with pytest.raises(DomainError, match="inconnus"):
         ticket_reply(
             ticket=ticket,
             author=cast.boutique_agent,
@@ -171,7 +171,7 @@ def test_a_file_of_another_template_or_without_template_is_refused(cast, ticket,
             template_id=template.pk,
             template_attachment_ids=[foreign],
         )
-    with pytest.raises(DomainError, match="without their template"):
+    with pytest.raises(DomainError, match="sans leur modèle"):
         ticket_reply(
             ticket=ticket,
             author=cast.boutique_agent,
@@ -269,7 +269,7 @@ def test_the_view_refuses_a_forged_template_and_keeps_the_draft(cast, ticket, cl
     # htmx: 200 with only the errors, so the editor keeps the draft and its files.
     assert response.status_code == 200
     assert response["HX-Retarget"] == "#reply-errors"
-    assert "no longer available" in response.content.decode()
+    assert "n&#x27;est plus disponible" in response.content.decode()
     assert _sent_nothing(ticket)
     # Without JavaScript: the page again, with the draft.
     response = client.post(
@@ -334,7 +334,7 @@ def test_the_api_refuses_a_forged_template_with_422(cast, ticket, template):
         {"body_html": "<p>Bonjour</p>", "template_id": template.pk},
     )
     assert response.status_code == 422
-    assert "no longer available" in response.json()["detail"]
+    assert "n'est plus disponible" in response.json()["detail"]
     response = api.post(
         f"/tickets/{ticket.pk}/reply",
         {"body_html": "<p>Bonjour</p>", "template_attachment_ids": ["x"]},

@@ -96,7 +96,7 @@ def test_odd_input_gives_a_clear_message_never_an_error(cast):
     assert _found(user, "((colis))") != []
     assert search_tickets(user=user, query="").problem
     assert search_tickets(user=user, query="   ").problem
-    assert "excluded" in search_tickets(user=user, query="-colis").problem
+    assert "seulement exclus" in search_tickets(user=user, query="-colis").problem
     assert search_tickets(user=user, query="!!! ???").problem
     short = search_tickets(user=user, query="co*")
     assert short.notices and not short.problem  # the * was dropped, "co" searched

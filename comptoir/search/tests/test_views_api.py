@@ -59,9 +59,10 @@ def test_the_page_needs_a_login(client):
 
 
 def test_page_in_english(client, cast, tickets):
-    page = _login(client, cast.boutique_agent).get(
-        reverse("search"), {"q": "velo"}, headers={"Accept-Language": "en"}
-    )
+    agent = _login(client, cast.boutique_agent)
+    # The agent's language comes from the switcher's cookie (Accept-Language is ignored).
+    agent.cookies["django_language"] = "en"
+    page = agent.get(reverse("search"), {"q": "velo"})
     assert "1 matching request" in page.content.decode()
 
 

@@ -336,6 +336,38 @@ def test_ticket_page_filters_messages_or_events(boutique, cast):
     assert "a message" not in partial
 
 
+def test_a_long_history_opens_folded_and_unfolds_on_demand(boutique, cast):
+    ticket = _ticket(cast.boutique_queue, "long", minutes_ago=120)
+    start = timezone.now() - timedelta(minutes=100)
+    for i in range(60):
+        message_add(
+            ticket=ticket,
+            kind=MessageKind.INBOUND,
+            body_text=f"message number {i:02d}",
+            now=start + timedelta(minutes=i),
+        )
+    url = reverse("ticket_detail", args=[ticket.pk])
+
+    folded = boutique.get(url)
+    rows = folded.context["rows"]
+    # The creation event, then the 25 latest messages; 35 messages are folded away.
+    assert len(rows) == 26
+    assert rows[0]["item"].event is not None
+    assert [r["item"].message.body_text for r in rows[1:]][-1] == "message number 59"
+    assert rows[1]["item"].message.body_text == "message number 35"
+    body = folded.content.decode()
+    assert "Afficher les 35 éléments plus anciens" in body
+    assert "message number 34" not in body
+
+    full = boutique.get(url, {"full": "1"})
+    assert len(full.context["rows"]) == 61
+    assert "message number 00" in full.content.decode()
+    # A short history is never folded.
+    short = _ticket(cast.boutique_queue, "short")
+    message_add(ticket=short, kind=MessageKind.INBOUND, body_text="only one")
+    assert boutique.get(reverse("ticket_detail", args=[short.pk])).context["hidden_count"] == 0
+
+
 def test_status_event_reads_as_a_sentence_with_its_author(client, cast):
     client.force_login(cast.boutique_agent)
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
@@ -357,7 +389,8 @@ def test_ticket_page_is_404_for_foreign_tickets(boutique, cast, where):
 
 def test_ticket_page_runs_a_constant_number_of_queries(boutique, cast, django_assert_num_queries):
     ticket = _ticket(cast.boutique_queue, "busy", contact=cast.alice)
-    url = reverse("ticket_detail", args=[ticket.pk])
+    # The whole history, unfolded: the count must not grow with it.
+    url = reverse("ticket_detail", args=[ticket.pk]) + "?full=1"
 
     def add(n):
         for i in range(n):

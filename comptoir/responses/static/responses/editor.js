@@ -57,6 +57,11 @@
       }
     }
     document.addEventListener("selectionchange", remember);
+    // selectionchange fires later, after a busy moment: leaving the text (for the field
+    // picker, a button) must remember the caret where it is now, not where it last was.
+    area.addEventListener("blur", remember);
+    area.addEventListener("keyup", remember);
+    area.addEventListener("mouseup", remember);
 
     toolbar.addEventListener("mousedown", function (event) {
       // Keep the selection in the text while a button is pressed.
