@@ -523,6 +523,47 @@ def ticket_timeline(*, ticket: Ticket, kinds: str = ALL) -> list[TimelineItem]:
     return items
 
 
+def ticket_timeline_folded(
+    *, ticket: Ticket, kinds: str = ALL, fold_at: int, keep_latest: int
+) -> tuple[list[TimelineItem], int]:
+    """The timeline, or when longer than `fold_at` its first item and `keep_latest` last ones.
+
+    Returns the items and how many were folded away. Only the shown items are loaded in
+    full (bodies, authors, attachments): a long history costs two light queries more.
+    """
+    keys: list[tuple[datetime, int, int]] = []  # (time, 0 event / 1 message, id)
+    if kinds in (ALL, "messages"):
+        keys += [
+            (t, 1, pk)
+            for pk, t in Message.objects.filter(ticket=ticket).values_list("pk", "created_at")
+        ]
+    if kinds in (ALL, "events"):
+        keys += [
+            (t, 0, pk)
+            for pk, t in Event.objects.filter(ticket=ticket).values_list("pk", "created_at")
+        ]
+    if len(keys) <= fold_at:
+        return ticket_timeline(ticket=ticket, kinds=kinds), 0
+    keys.sort()
+    shown = [keys[0], *keys[-keep_latest:]]
+    message_ids = [pk for _, kind, pk in shown if kind == 1]
+    event_ids = [pk for _, kind, pk in shown if kind == 0]
+    messages = {
+        m.pk: m
+        for m in Message.objects.filter(pk__in=message_ids)
+        .select_related("author")
+        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
+    }
+    events = {e.pk: e for e in Event.objects.filter(pk__in=event_ids).select_related("author")}
+    items = [
+        TimelineItem("message", t, message=messages[pk])
+        if kind == 1
+        else TimelineItem("event", t, event=events[pk])
+        for t, kind, pk in shown
+    ]
+    return items, len(keys) - len(shown)
+
+
 def attachment_get(*, user: User, attachment_id: int) -> Attachment:
     """An attachment of a ticket the user may see."""
     attachment = (

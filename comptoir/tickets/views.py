@@ -50,6 +50,7 @@ from comptoir.tickets.selectors import (
     ticket_list,
     ticket_page_stamps,
     ticket_timeline,
+    ticket_timeline_folded,
     unread_count,
 )
 
@@ -265,13 +266,14 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     show = request.GET.get("show", ALL)
     if show not in TIMELINE_SHOW:
         show = ALL
-    timeline = ticket_timeline(ticket=ticket, kinds=show)
     # A long history opens on its first item and its latest ones, as mail clients fold a
     # long thread: the page stays fast to render and the agent lands on what is new.
-    hidden_count = 0
-    if request.GET.get("full") != "1" and len(timeline) > TIMELINE_FOLD_AT:
-        hidden_count = len(timeline) - 1 - TIMELINE_KEEP_LATEST
-        timeline = [timeline[0], *timeline[-TIMELINE_KEEP_LATEST:]]
+    if request.GET.get("full") == "1":
+        timeline, hidden_count = ticket_timeline(ticket=ticket, kinds=show), 0
+    else:
+        timeline, hidden_count = ticket_timeline_folded(
+            ticket=ticket, kinds=show, fold_at=TIMELINE_FOLD_AT, keep_latest=TIMELINE_KEEP_LATEST
+        )
     message_ids = [item.message.pk for item in timeline if item.message]
     sending = outgoing_status_for_messages(message_ids)
     originals = messages_with_original(message_ids=message_ids)
