@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import random
 import statistics
@@ -227,6 +228,19 @@ def cleanup() -> None:
         ThreadRef.objects.all().delete()
 
 
+def _run_sink(conn: Any) -> None:
+    """A real SMTP sink in a child process: answers "count" with what it received."""
+    from comptoir.testing.smtp_sink import SmtpSink
+
+    sink = SmtpSink()
+    sink.start()
+    conn.send((sink.host, sink.port))
+    while (order := conn.recv()) != "stop":
+        if order == "count":
+            conn.send(len(sink.messages))
+    sink.stop()
+
+
 def main() -> None:
     args = parse_args()
     prepare_environment(args)
@@ -263,7 +277,6 @@ def main() -> None:
 
     from comptoir.channels.email.delivery import outgoing_deliver
     from comptoir.channels.email.models import OutgoingEmail, OutgoingStatus
-    from comptoir.testing.smtp_sink import SmtpSink
     from comptoir.waiting.sweep import KIND, due_stays, waiting_sweep
 
     selects = []
@@ -273,10 +286,15 @@ def main() -> None:
         selects.append((time.perf_counter() - t) * 1000)
     log(f"select: {len(due)} due stays, {[round(s, 1) for s in selects]} ms")
 
-    sink = SmtpSink()
-    sink.start()
+    # The sink runs in a process of its own, as a relay does: in this one it would share
+    # the interpreter lock with the sweep and the delivery it is meant to measure.
+    ctx = multiprocessing.get_context("spawn")
+    to_sink, from_parent = ctx.Pipe()
+    sink_process = ctx.Process(target=_run_sink, args=(from_parent,), daemon=True)
+    sink_process.start()
+    host, port = to_sink.recv()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = sink.host, sink.port
+    settings.EMAIL_HOST, settings.EMAIL_PORT = host, port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     from django.core.mail import get_connection
 
@@ -300,9 +318,11 @@ def main() -> None:
         connection.close()
         deliver_s = time.perf_counter() - t
         second = waiting_sweep(now=now)
-        received = len(sink.messages)
+        to_sink.send("count")
+        received = to_sink.recv()
     finally:
-        sink.stop()
+        to_sink.send("stop")
+        sink_process.join(10)
     from django.db import connection as db
 
     figures = {
