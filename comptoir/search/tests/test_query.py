@@ -38,7 +38,7 @@ def test_operators_in_lower_case_are_words():
 
 def test_limits_and_problems():
     assert parse_query("").problem and parse_query("  \x00 ").problem
-    assert "excluded" in parse_query("-colis").problem
+    assert "seulement exclus" in parse_query("-colis").problem
     assert parse_query("*** ((( ))) :::").problem
     long = parse_query(" ".join(f"mot{i}" for i in range(MAX_TERMS + 5)))
     assert len(long.terms) == MAX_TERMS and long.notices
