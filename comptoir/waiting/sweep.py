@@ -17,12 +17,10 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, Max, OuterRef
 
-from comptoir.channels.email.outbound import InvalidEmail, address_only, email_send
+from comptoir.channels.email.outbound import InvalidEmail, address_only
 from comptoir.channels.email.outbound_batch import Draft, email_send_many
-from comptoir.channels.email.replies import reply_recipient
 from comptoir.core import clock
 from comptoir.tickets.models import Event, EventKind, Message, MessageKind, Ticket
-from comptoir.tickets.services import message_add
 from comptoir.waiting.models import (
     WATCHED_STATUSES,
     WaitingMessage,
@@ -113,97 +111,6 @@ def due_stays(*, now: datetime, limit: int | None = None) -> list[tuple[int, int
     return due
 
 
-def _replied_during_stay(ticket: Ticket) -> bool:
-    return Message.objects.filter(
-        ticket_id=ticket.pk,
-        kind=MessageKind.OUTBOUND,
-        created_at__gte=ticket.status_changed_at,
-    ).exists()
-
-
-def waiting_send(*, ticket_id: int, waiting_message_id: int, status: str, now: datetime) -> bool:
-    """Send the waiting message for one stay if every rule still holds; True when queued."""
-    with transaction.atomic():
-        ticket = (
-            Ticket.objects.select_for_update(of=("self",))
-            .select_related("contact", "queue", "workspace")
-            .filter(pk=ticket_id)
-            .first()
-        )
-        if ticket is None or ticket.status != status:
-            return False  # the ticket moved since the selection (closed, answered…)
-        entered_at = ticket.status_changed_at
-        message = messages_in_force().get(ticket.queue_id)
-        hours = message.hours_for(status) if message else None
-        if message is None or message.pk != waiting_message_id or not hours:
-            return False  # unassigned, edited or deleted since the selection
-        if ticket.status_changed_at > now - timedelta(hours=hours):
-            return False
-        if _replied_during_stay(ticket):
-            return False
-        recipient = reply_recipient(ticket=ticket)
-        try:
-            address = address_only(recipient) if recipient else ""
-        except InvalidEmail:
-            address = ""
-        if not address:
-            return False
-        try:
-            with transaction.atomic():
-                send = WaitingMessageSend.objects.create(
-                    tenant_id=ticket.tenant_id,
-                    ticket_id=ticket.pk,
-                    waiting_message=message,
-                    status=status,
-                    status_entered_at=entered_at,
-                    sent_at=now,
-                )
-        except IntegrityError:
-            return False  # another sweep served this stay
-        subject, body = render_subject_and_body(
-            message.title, message.body, ticket=ticket, recipient=address, now=now
-        )
-        timeline_message = message_add(
-            ticket=ticket,
-            kind=MessageKind.AUTOMATIC,
-            body_text=body,
-            subject=subject,
-            to=[address],
-            now=now,
-        )
-        outgoing = email_send(
-            tenant=ticket.tenant_id,
-            to=[recipient],
-            subject=subject,
-            body_text=body,
-            kind=KIND,
-            idempotency_key=_key(ticket.pk, status, entered_at),
-            ticket=ticket,
-            ticket_message=timeline_message,
-            auto_submitted="auto-generated",
-            now=now,
-        )
-        timeline_message.message_id = outgoing.message_id
-        timeline_message.subject = outgoing.subject
-        timeline_message.sender_email = address_only(outgoing.from_email)
-        timeline_message.save(update_fields=["message_id", "subject", "sender_email"])
-        send.message = timeline_message
-        send.save(update_fields=["message"])
-        Event.objects.create(
-            tenant_id=ticket.tenant_id,
-            ticket=ticket,
-            kind=EventKind.WAITING_MESSAGE,
-            data={
-                "title": message.title,
-                "status": status,
-                "message_id": timeline_message.pk,
-                "to": address,
-            },
-            created_at=now,
-        )
-        return True
-
-
 def _recipients(tickets: list[Ticket]) -> dict[int, str]:
     """Where each ticket's mail goes (as `reply_recipient`, in one query for the batch)."""
     from comptoir.contacts.models import ContactIdentity, IdentityKind
@@ -229,7 +136,7 @@ def _recipients(tickets: list[Ticket]) -> dict[int, str]:
 def waiting_send_batch(stays: list[tuple[int, int, str]], *, now: datetime) -> int:
     """Send the waiting messages of many stays in one transaction; how many were queued.
 
-    The same rules as `waiting_send`, checked on the locked rows. A unique-key clash (a
+    Every rule is checked again on the locked rows. A unique-key clash (a
     concurrent sweep on another database connection) rolls the whole batch back: the
     caller then goes one stay at a time.
     """
@@ -380,12 +287,12 @@ def waiting_sweep(*, now: datetime | None = None, batch: int = BATCH) -> SweepRe
 
 def _one_by_one(chunk: list[tuple[int, int, str]], *, now: datetime, result: SweepResult) -> int:
     sent = 0
-    for ticket_id, message_id, status in chunk:
+    for stay in chunk:
+        ticket_id = stay[0]
         try:
-            if waiting_send(
-                ticket_id=ticket_id, waiting_message_id=message_id, status=status, now=now
-            ):
-                sent += 1
+            sent += waiting_send_batch([stay], now=now)
+        except IntegrityError:
+            continue  # another sweep served this stay between our checks and our insert
         except Exception as exc:  # one bad ticket must not stop the others
             logger.exception("waiting message for ticket %s failed", ticket_id)
             result.errors.append(f"{ticket_id}: {type(exc).__name__}: {exc}")
