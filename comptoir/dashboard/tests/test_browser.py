@@ -145,5 +145,7 @@ def test_refresh_and_workspace_filter_swap_the_figures_without_reloading(
     expect(page.locator(f"section[data-workspace='{tickets.boutique.pk}']")).to_have_count(0)
     expect(page.locator(f"section[data-workspace='{tickets.assurance.pk}']")).to_be_visible()
     expect(page).to_have_url(re.compile(rf"workspace={tickets.assurance.pk}"))
+    # The swapped-in canvas is drawn after the swap settles; read it only once it is.
+    expect(page.locator("#dashboard-chart")).to_have_attribute("data-rendered", "true")
     assert sorted(_chart_series(page)) == ["email", "webform"]
     assert page_was_not_reloaded(page)
