@@ -14,6 +14,19 @@ def cast(db):
     return make_cast()
 
 
+@pytest.fixture
+def huey_immediate():
+    """Background tasks run inline, in the thread that queues them (after its commit)."""
+    from huey.contrib.djhuey import HUEY
+
+    previous = HUEY.immediate
+    HUEY.immediate = True
+    try:
+        yield HUEY
+    finally:
+        HUEY.immediate = previous
+
+
 @pytest.fixture(autouse=True)
 def _fast_hashing_and_media(settings, tmp_path):
     # argon2 is the production hasher; tests only need passwords to round-trip quickly.

@@ -10,11 +10,9 @@ the reply commits.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from django.core.cache import cache
-from huey.contrib.djhuey import HUEY
 from playwright.sync_api import Page, expect
 
 from comptoir.responses.models import HistoryLink, ResponseTemplate
@@ -37,16 +35,6 @@ NOTE_TEXT = "Client difficile, ne rien promettre."
 @pytest.fixture(autouse=True)
 def _empty_cache():
     cache.clear()
-
-
-@pytest.fixture
-def huey_immediate() -> Iterator[None]:
-    previous = HUEY.immediate
-    HUEY.immediate = True
-    try:
-        yield
-    finally:
-        HUEY.immediate = previous
 
 
 @pytest.fixture

@@ -17,14 +17,6 @@ from comptoir.waiting.models import WaitingMessageSend
 from comptoir.waiting.tests.conftest import T0
 
 
-@pytest.fixture
-def huey_immediate():
-    previous = HUEY.immediate
-    HUEY.immediate = True
-    yield HUEY
-    HUEY.immediate = previous
-
-
 @pytest.mark.skipif(
     connection.vendor == "sqlite",
     reason="the in-memory, shared-cache SQLite test database fails a second writer at once "

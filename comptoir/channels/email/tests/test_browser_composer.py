@@ -9,7 +9,6 @@ from collections.abc import Iterator
 
 import pytest
 from django.core.cache import cache
-from huey.contrib.djhuey import HUEY
 from playwright.sync_api import Page, expect
 
 from comptoir.channels.email.models import OutgoingEmail
@@ -30,16 +29,6 @@ PNG = (
 @pytest.fixture(autouse=True)
 def _empty_cache():
     cache.clear()
-
-
-@pytest.fixture
-def huey_immediate() -> Iterator[None]:
-    previous = HUEY.immediate
-    HUEY.immediate = True
-    try:
-        yield
-    finally:
-        HUEY.immediate = previous
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
-from huey.contrib.djhuey import HUEY
 from playwright.sync_api import Page, expect
 
 from comptoir.channels.email import ids
@@ -45,16 +44,6 @@ NOTE_TEXT = "Client mécontent, ne pas proposer de bon d'achat."
 @pytest.fixture(autouse=True)
 def _empty_cache():
     cache.clear()
-
-
-@pytest.fixture
-def huey_immediate() -> Iterator[None]:
-    previous = HUEY.immediate
-    HUEY.immediate = True
-    try:
-        yield
-    finally:
-        HUEY.immediate = previous
 
 
 @pytest.fixture
