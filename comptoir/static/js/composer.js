@@ -107,7 +107,7 @@
   }
 
   function showSizeError(form, message) {
-    var error = form.querySelector("#reply-size-error");
+    var error = form.querySelector("[data-composer-size-error]");
     if (!error) { return; }
     error.textContent = message || "";
     error.hidden = !message;
@@ -154,13 +154,13 @@
     template.files = template.files.filter(function (a) { return a.id !== id; });
     showSizeError(form, "");
     renderFiles(form);
-    var list = form.querySelector("#reply-files");
+    var list = form.querySelector("[data-composer-files]");
     var next = list && list.querySelector("button");
-    (next || form.querySelector("#reply-attachments") || form).focus();
+    (next || form.querySelector("input[type=file][name=attachments]") || form).focus();
   }
 
   function renderFiles(form) {
-    var list = form.querySelector("#reply-files");
+    var list = form.querySelector("[data-composer-files]");
     if (!list) { return; }
     list.textContent = "";
     var template = state(form).template;
@@ -211,7 +211,7 @@
   }
 
   function showTemplateInfo(form, data) {
-    var info = form.querySelector("#reply-template-info");
+    var info = form.querySelector("[data-composer-template-info]");
     if (!info) { return; }
     info.textContent = "";
     var head = document.createElement("p");
@@ -302,7 +302,7 @@
         if (editor) { editor.focus(); }
       })
       .catch(function () {
-        var info = form.querySelector("#reply-template-info");
+        var info = form.querySelector("[data-composer-template-info]");
         if (!info) { return; }
         info.textContent = "";
         var error = document.createElement("p");
