@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "comptoir.responses",
     "comptoir.administration",
     "comptoir.waiting",
+    "comptoir.solicitations",
     "comptoir.api",
 ]
 

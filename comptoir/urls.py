@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("comptoir.administration.urls")),
     path("", include("comptoir.waiting.urls")),
     path("", include("comptoir.responses.urls")),
+    path("", include("comptoir.solicitations.urls")),
 ]
 
 if settings.DEBUG:

@@ -21,6 +21,7 @@ from comptoir.core.errors import Conflict, DomainError, NotAllowed, NotFound
 from comptoir.dashboard import api as dashboard_api
 from comptoir.responses import api as responses_api
 from comptoir.search import api as search_api
+from comptoir.solicitations import api as solicitations_api
 from comptoir.waiting import api as waiting_api
 
 
@@ -100,3 +101,4 @@ api.add_router("", search_api.router)
 api.add_router("", dashboard_api.router)
 api.add_router("", waiting_api.router)
 api.add_router("", responses_api.router)
+api.add_router("", solicitations_api.router)

@@ -24,6 +24,7 @@ from comptoir.channels.email.replies import reply_recipient
 from comptoir.channels.email.selectors_inbound import messages_with_original
 from comptoir.core.errors import NotFound
 from comptoir.core.htmx import render_page_or_partial, wants_partial
+from comptoir.solicitations.timeline import group_threads
 from comptoir.tickets.event_sentences import contact_sentence, transfer_sentence
 from comptoir.tickets.models import (
     Channel,
@@ -297,7 +298,7 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
         )
     context = {
         "ticket": ticket,
-        "rows": rows,
+        "rows": group_threads(ticket=ticket, rows=rows),
         "hidden_count": hidden_count,
         "reply_to_address": reply_recipient(ticket=ticket),
         "show": show,

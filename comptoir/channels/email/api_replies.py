@@ -82,7 +82,8 @@ class ViewerOut(Schema):
     since: datetime
 
 
-def _attachments(items: list[AttachmentIn]) -> list[NewAttachment]:
+def attachments_in(items: list[AttachmentIn]) -> list[NewAttachment]:
+    """The base64 files of a JSON body as attachments; 422 for a file that is not base64."""
     files = []
     for item in items:
         try:
@@ -103,7 +104,8 @@ def _attachments(items: list[AttachmentIn]) -> list[NewAttachment]:
     return files
 
 
-def _message_out(message: Message) -> dict[str, Any]:
+def message_out(message: Message) -> dict[str, Any]:
+    """A message as the API shows it (MessageOut)."""
     return {
         "id": message.pk,
         "kind": message.kind,
@@ -150,14 +152,14 @@ def tickets_reply(request: HttpRequest, ticket_id: int, payload: ReplyIn) -> Sta
             author=user,
             body_html=payload.body_html,
             body_text=payload.body_text,
-            attachments=_attachments(payload.attachments),
+            attachments=attachments_in(payload.attachments),
             seen_message_id=payload.seen_message_id,
             template_id=payload.template_id,
             template_attachment_ids=payload.template_attachment_ids,
         )
     except ReplyConflict as exc:
         return Status(409, {"detail": str(exc), "newer_message_ids": [m.pk for m in exc.newer]})
-    return Status(201, _message_out(message))
+    return Status(201, message_out(message))
 
 
 @router.post(
@@ -174,9 +176,9 @@ def tickets_note(request: HttpRequest, ticket_id: int, payload: ComposedIn) -> S
         author=user,
         body_html=payload.body_html,
         body_text=payload.body_text,
-        attachments=_attachments(payload.attachments),
+        attachments=attachments_in(payload.attachments),
     )
-    return Status(201, _message_out(message))
+    return Status(201, message_out(message))
 
 
 @router.get(

@@ -26,10 +26,10 @@ def is_our_message_id(message_id: str) -> bool:
     return message_id.lower().endswith("@" + mail_domain().lower())
 
 
-def _signature(tenant_id: int, number: int) -> str:
+def _signature(tenant_id: int, number: int, thread: int | None = None) -> str:
     key = force_bytes("comptoir.reply-token:" + settings.SECRET_KEY)
-    mac = hmac.new(key, f"{tenant_id}:{number}".encode(), sha256).hexdigest()
-    return mac[:8]
+    what = f"{tenant_id}:{number}" if thread is None else f"{tenant_id}:{number}:s{thread}"
+    return hmac.new(key, what.encode(), sha256).hexdigest()[:8]
 
 
 def reply_token(tenant_id: int, number: int) -> str:
@@ -47,3 +47,34 @@ def find_reply_token(subject: str, tenant_id: int) -> int | None:
         if hmac.compare_digest(sig.lower(), _signature(tenant_id, number)):
             return number
     return None
+
+
+def thread_token(tenant_id: int, number: int, thread: int) -> str:
+    """The token of a side thread of a ticket (a solicitation), e.g. "[#1234.2-9f8e7d6c]".
+
+    Its shape never matches `find_reply_token`: an answer that lost its headers can only
+    reach the side thread it was written in, never the customer's conversation.
+    """
+    return f"[#{number}.{thread}-{_signature(tenant_id, number, thread)}]"
+
+
+_THREAD_TOKEN = re.compile(r"\[#(\d{1,18})\.(\d{1,9})-([0-9a-f]{8})\]", re.IGNORECASE)
+
+
+def find_thread_token(subject: str, tenant_id: int) -> tuple[int, int] | None:
+    """(ticket number, thread number) of a valid side-thread token of this tenant, or None."""
+    for number_s, thread_s, sig in _THREAD_TOKEN.findall(subject or ""):
+        number, thread = int(number_s), int(thread_s)
+        if hmac.compare_digest(sig.lower(), _signature(tenant_id, number, thread)):
+            return number, thread
+    return None
+
+
+def has_thread_token(subject: str) -> bool:
+    """Whether `subject` carries something shaped like a side-thread token (unchecked)."""
+    return bool(_THREAD_TOKEN.search(subject or ""))
+
+
+def strip_thread_tokens(subject: str) -> str:
+    """`subject` without its side-thread tokens (to start the next subject from it)."""
+    return _THREAD_TOKEN.sub("", subject or "")

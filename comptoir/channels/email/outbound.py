@@ -118,9 +118,9 @@ def from_address_for(*, tenant: Tenant | int, ticket: Ticket | None = None) -> s
     return formataddr((name, mailbox.address)) if name else mailbox.address
 
 
-def subject_with_token(subject: str, ticket: Ticket) -> str:
-    """Append the ticket's reply token once; a subject that already carries it is kept."""
-    token = ids.reply_token(ticket.tenant_id, ticket.number)
+def subject_with_token(subject: str, ticket: Ticket, token: str = "") -> str:
+    """Append the ticket's reply token (or `token`) once; a subject carrying it is kept."""
+    token = token or ids.reply_token(ticket.tenant_id, ticket.number)
     if token.lower() in subject.lower():
         return subject
     return f"{subject} {token}".strip()
@@ -188,9 +188,14 @@ def email_send(
     auto_submitted: str = "",
     attachments: Sequence[Attachment | int] = (),
     from_email: str | None = None,
+    subject_token: str = "",
     now: datetime | None = None,
 ) -> OutgoingEmail:
-    """Queue one email in the caller's transaction; the same idempotency key never queues twice."""
+    """Queue one email in the caller's transaction; the same idempotency key never queues twice.
+
+    `subject_token`: the token to put in the subject instead of the ticket's reply token (a
+    side thread of the ticket, such as a solicitation, has its own).
+    """
     tenant_id = tenant if isinstance(tenant, int) else tenant.pk
     if not idempotency_key or _has_breaker(idempotency_key):
         raise DomainError("an idempotency key is required")
@@ -210,7 +215,7 @@ def email_send(
     reply_to = format_address(reply_to) if reply_to else ""
     subject = check_header_value(_("subject"), subject).strip()
     if ticket is not None:
-        subject = subject_with_token(subject, ticket)
+        subject = subject_with_token(subject, ticket, subject_token)
     in_reply_to = _check_message_id(in_reply_to) if in_reply_to else ""
     refs: list[str] = []
     for ref in references:

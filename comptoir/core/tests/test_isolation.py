@@ -15,6 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from comptoir.accounts.services import token_create
 from comptoir.responses.testing import foreign_objects as responses_foreign_objects
+from comptoir.solicitations.testing import foreign_objects as solicitations_foreign_objects
 from comptoir.testing.cast import PASSWORD, Cast
 from comptoir.tickets.models import MessageKind
 from comptoir.tickets.services import NewAttachment, message_add, ticket_create
@@ -80,6 +81,7 @@ def _foreign_objects(cast: Cast, where: str) -> dict[str, int]:
         "workspace_id": workspace.pk,
         "queue_id": queue.pk,
         **responses_foreign_objects(cast, where, ticket),
+        **solicitations_foreign_objects(cast, where, ticket),
         "waiting_message_id": WaitingMessage.objects.create(
             tenant_id=workspace.tenant_id, workspace=workspace, title="secret", body="secret"
         ).pk,

@@ -1,0 +1,360 @@
+"""Sending a solicitation, replying in its thread, and recording the outside person's answers.
+
+Everything goes through the one email door (`email_send`). The thread's mails carry their
+own subject token (`ids.thread_token`), never the ticket's: an answer that lost its headers
+can reach its thread, never the customer's conversation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils.translation import gettext as _
+
+from comptoir.accounts.models import User
+from comptoir.accounts.rights import Right, has_right
+from comptoir.channels.email import ids
+from comptoir.channels.email.models import Mailbox
+from comptoir.channels.email.outbound import (
+    InvalidEmail,
+    address_only,
+    check_header_value,
+    email_send,
+    from_address_for,
+    valid_message_ids,
+)
+from comptoir.channels.email.replies import reply_recipient, template_attachments
+from comptoir.core import clock
+from comptoir.core.errors import DomainError, NotAllowed
+from comptoir.core.sanitize import html_to_text
+from comptoir.solicitations.models import Solicitation, SolicitationMessage, SolicitationStatus
+from comptoir.tickets.composed import composed_clean
+from comptoir.tickets.models import Message, MessageKind, Status, Ticket
+from comptoir.tickets.services import NewAttachment, message_add, ticket_change_status
+
+# References kept on a mail of the thread: the thread's root and the most recent ids.
+MAX_REFERENCES = 20
+
+
+def recipient_clean(*, ticket: Ticket, recipient: str) -> str:
+    """The solicited address, lower-cased; refuses what would leak or loop (DomainError)."""
+    value = (recipient or "").strip()
+    if not value:
+        raise DomainError(_("Enter the email address of the person to solicit."))
+    try:
+        address = address_only(value)
+    except InvalidEmail as exc:
+        raise DomainError(
+            _("“%(address)s” is not a valid email address.") % {"address": value}
+        ) from exc
+    contact_address = (reply_recipient(ticket=ticket) or "").lower()
+    if address in {contact_address, (ticket.requester_email or "").lower()} - {""}:
+        raise DomainError(
+            _(
+                "This address is the request's contact: a solicitation is for people outside "
+                "the conversation. Reply to the contact instead."
+            )
+        )
+    if Mailbox.objects.filter(address__iexact=address).exists():
+        raise DomainError(
+            _("This address is one of our own mailboxes: the mail would come back as a request.")
+        )
+    return address
+
+
+def subject_clean(subject: str) -> str:
+    """One line, not empty (the thread's token is added when sending)."""
+    value = " ".join((subject or "").split())
+    if not value:
+        raise DomainError(_("Enter a subject."))
+    try:
+        return check_header_value(_("subject"), value)[:900]
+    except InvalidEmail as exc:
+        raise DomainError(str(exc)) from exc
+
+
+def thread_subject(solicitation: Solicitation) -> str:
+    """The subject a reply in the thread starts from: "Re: " + the thread's last subject."""
+    last = (
+        Message.objects.filter(solicitation_link__solicitation=solicitation)
+        .exclude(subject="")
+        .order_by("-created_at", "-id")
+        .values_list("subject", flat=True)
+        .first()
+    )
+    subject = _without_token(last or solicitation.subject)
+    return subject if subject[:3].lower() == "re:" else f"Re: {subject}"
+
+
+def _without_token(subject: str) -> str:
+    return " ".join(ids.strip_thread_tokens(subject).split())
+
+
+def _thread_refs(solicitation: Solicitation) -> tuple[str, list[str]]:
+    """In-Reply-To and References for the next mail of the thread: its last message."""
+    last = (
+        Message.objects.filter(solicitation_link__solicitation=solicitation)
+        .exclude(message_id="")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if last is None:
+        return "", []
+    refs = [r for r in last.references.split() if r]
+    if last.message_id not in refs:
+        refs.append(last.message_id)
+    if len(refs) > MAX_REFERENCES:
+        refs = refs[:1] + refs[-(MAX_REFERENCES - 1) :]
+    parent = valid_message_ids([last.message_id])
+    return (parent[0] if parent else ""), valid_message_ids(refs)
+
+
+def _send(
+    *,
+    solicitation: Solicitation,
+    author: User,
+    subject: str,
+    body_html: str,
+    body_text: str,
+    attachments: Sequence[NewAttachment],
+    template_id: int | None,
+    template_attachment_ids: Iterable[int],
+    now: datetime,
+) -> Message:
+    """One agent mail in the thread: render, record the message, queue the email."""
+    ticket = solicitation.ticket
+    files = [
+        *attachments,
+        *template_attachments(
+            user=author, ticket=ticket, template_id=template_id, kept_ids=template_attachment_ids
+        ),
+    ]
+    composed = composed_clean(
+        body_html=body_html,
+        body_text=body_text,
+        attachments=files,
+        empty_error=_("The message is empty."),
+    )
+    from comptoir.responses.merge import render_outgoing
+
+    # The history link, if the text names it, is issued for the solicited person, now.
+    rendered = render_outgoing(
+        ticket=ticket,
+        agent=author,
+        body_html=composed.body_html,
+        body_text=composed.body_text if body_text.strip() or not composed.body_html else "",
+        recipient=solicitation.recipient_email,
+        now=now,
+    )
+    html = rendered.html
+    text = rendered.text or html_to_text(rendered.html).strip()
+    if rendered.history_link_url and rendered.history_link_url not in text:
+        text = f"{text}\n\n{rendered.history_link_url}"
+    sender = from_address_for(tenant=ticket.tenant_id, ticket=ticket)
+    in_reply_to, references = _thread_refs(solicitation)
+    message = message_add(
+        ticket=ticket,
+        kind=MessageKind.SOLICITATION_OUT,
+        author=author,
+        body_text=text,
+        body_html=html,
+        sender_email=address_only(sender),
+        sender_name=author.get_full_name() or str(author),
+        to=[solicitation.recipient_email],
+        attachments=composed.attachments,
+        now=now,
+    )
+    SolicitationMessage.objects.create(solicitation=solicitation, message=message)
+    outgoing = email_send(
+        tenant=ticket.tenant_id,
+        to=[solicitation.recipient_email],
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        kind="solicitation",
+        idempotency_key=f"solicitation:{message.pk}",
+        ticket=ticket,
+        ticket_message=message,
+        in_reply_to=in_reply_to,
+        references=references,
+        attachments=list(message.attachments.order_by("id")),
+        from_email=sender,
+        subject_token=ids.thread_token(ticket.tenant_id, ticket.number, solicitation.number),
+        now=now,
+    )
+    message.message_id = outgoing.message_id
+    message.subject = outgoing.subject
+    message.in_reply_to = outgoing.in_reply_to
+    message.references = outgoing.references
+    message.save(update_fields=["message_id", "subject", "in_reply_to", "references"])
+    rendered.attach(message)
+    return message
+
+
+def _check_right(author: User, ticket: Ticket) -> None:
+    if not has_right(author, ticket.workspace_id, Right.USE_REQUEST_MESSAGES):
+        raise NotAllowed(_("You may not write on this request."))
+
+
+def _await_external(
+    ticket: Ticket, author: User, solicitation: Solicitation, now: datetime
+) -> None:
+    if ticket.status == Status.AWAITING_EXTERNAL:
+        return
+    ticket_change_status(
+        ticket=ticket,
+        status=Status.AWAITING_EXTERNAL,
+        author=author,
+        reason=_("Solicitation sent to %(address)s") % {"address": solicitation.recipient_email},
+        now=now,
+    )
+    solicitation.moved_ticket = True
+    solicitation.save(update_fields=["moved_ticket"])
+
+
+@transaction.atomic
+def solicitation_send(
+    *,
+    ticket: Ticket,
+    author: User,
+    recipient: str,
+    subject: str,
+    body_html: str = "",
+    body_text: str = "",
+    attachments: Sequence[NewAttachment] = (),
+    template_id: int | None = None,
+    template_attachment_ids: Iterable[int] = (),
+    await_external: bool = False,
+    now: datetime | None = None,
+) -> Solicitation:
+    """Open a new solicitation thread on the ticket and send its first email."""
+    now = now or clock.now()
+    _check_right(author, ticket)
+    address = recipient_clean(ticket=ticket, recipient=recipient)
+    subject = subject_clean(subject)
+    # The ticket's row lock numbers the ticket's threads one after the other.
+    Ticket.objects.select_for_update().filter(pk=ticket.pk).values_list("pk", flat=True).first()
+    last = Solicitation.objects.filter(ticket=ticket).aggregate(n=Max("number"))["n"] or 0
+    solicitation = Solicitation.objects.create(
+        tenant_id=ticket.tenant_id,
+        workspace_id=ticket.workspace_id,
+        ticket=ticket,
+        number=last + 1,
+        recipient_email=address,
+        subject=subject,
+        created_by=author,
+        created_at=now,
+        last_message_at=now,
+    )
+    _send(
+        solicitation=solicitation,
+        author=author,
+        subject=subject,
+        body_html=body_html,
+        body_text=body_text,
+        attachments=attachments,
+        template_id=template_id,
+        template_attachment_ids=template_attachment_ids,
+        now=now,
+    )
+    if await_external:
+        _await_external(ticket, author, solicitation, now)
+    return solicitation
+
+
+@transaction.atomic
+def solicitation_reply(
+    *,
+    solicitation: Solicitation,
+    author: User,
+    subject: str,
+    body_html: str = "",
+    body_text: str = "",
+    attachments: Sequence[NewAttachment] = (),
+    template_id: int | None = None,
+    template_attachment_ids: Iterable[int] = (),
+    await_external: bool = False,
+    now: datetime | None = None,
+) -> Message:
+    """Write again in a solicitation's thread, always to the address solicited."""
+    now = now or clock.now()
+    ticket = solicitation.ticket
+    _check_right(author, ticket)
+    subject = subject_clean(_without_token(subject))
+    locked = Solicitation.objects.select_for_update().get(pk=solicitation.pk)
+    message = _send(
+        solicitation=locked,
+        author=author,
+        subject=subject,
+        body_html=body_html,
+        body_text=body_text,
+        attachments=attachments,
+        template_id=template_id,
+        template_attachment_ids=template_attachment_ids,
+        now=now,
+    )
+    locked.status = SolicitationStatus.WAITING
+    locked.last_message_at = now
+    locked.save(update_fields=["status", "last_message_at"])
+    if await_external:
+        _await_external(ticket, author, locked, now)
+    solicitation.refresh_from_db()
+    return message
+
+
+def solicitation_answered(
+    *,
+    solicitation: Solicitation,
+    ticket: Ticket,
+    message: Message,
+    is_auto_reply: bool,
+    now: datetime,
+) -> None:
+    """An email from outside was added to the thread: link it, update the thread and ticket.
+
+    Called by the inbound routing in its transaction, after it added `message` (kind
+    `solicitation_in`, which marks the ticket unread); `ticket` is the routing's instance of
+    the thread's ticket, kept current. Never touches the ticket's contact.
+    An automatic reply (out of office) is shown in the thread but answers nothing.
+    """
+    locked = Solicitation.objects.select_for_update().get(pk=solicitation.pk)
+    sender = (message.sender_email or "").lower()
+    SolicitationMessage.objects.create(
+        solicitation=locked, message=message, unexpected_sender=sender != locked.recipient_email
+    )
+    locked.last_message_at = now
+    fields = ["last_message_at"]
+    if not is_auto_reply:
+        locked.status = SolicitationStatus.ANSWERED
+        locked.answered_at = now
+        fields += ["status", "answered_at"]
+    locked.save(update_fields=fields)
+    if is_auto_reply:
+        return
+    if ticket.status == Status.CLOSED:
+        ticket_change_status(
+            ticket=ticket,
+            status=Status.TO_PROCESS,
+            author=None,
+            reason=_("Reopened by an answer to a solicitation"),
+            now=now,
+        )
+    elif ticket.status == Status.AWAITING_EXTERNAL and locked.moved_ticket:
+        still_waiting = (
+            Solicitation.objects.filter(
+                ticket_id=ticket.pk, moved_ticket=True, status=SolicitationStatus.WAITING
+            )
+            .exclude(pk=locked.pk)
+            .exists()
+        )
+        if not still_waiting:
+            ticket_change_status(
+                ticket=ticket,
+                status=Status.TO_PROCESS,
+                author=None,
+                reason=_("The solicited person answered"),
+                now=now,
+            )
