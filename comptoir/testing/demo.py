@@ -613,6 +613,9 @@ class _Loader:
                     contacts,
                 )
             )
+        from comptoir.solicitations.demo import demo_solicitations
+
+        demo_solicitations(tickets=tickets, agents=list(agents.values()), rng=rng, now=self.now)
         return DemoSummary(
             created=True,
             tenant_id=tenant.pk,

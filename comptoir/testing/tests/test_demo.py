@@ -163,3 +163,16 @@ def test_the_demo_receives_mail_on_its_mailboxes(demo):
     assert boutique is not None and boutique.workspace.name == "Boutique en ligne"
     assert mailbox_for_address("sinistres@assurance.demo") is not None
     assert Acknowledgment.objects.filter(workspace=boutique.workspace, is_enabled=True).exists()
+
+
+def test_some_open_requests_wait_on_solicitations_some_answered(demo):
+    from comptoir.solicitations.models import Solicitation, SolicitationStatus
+
+    threads = list(Solicitation.objects.select_related("ticket"))
+    assert len(threads) >= 3
+    assert {s.status for s in threads} == {SolicitationStatus.WAITING, SolicitationStatus.ANSWERED}
+    for s in threads:
+        assert s.ticket.status != Status.CLOSED
+        kinds = list(s.links.values_list("message__kind", flat=True))
+        assert kinds[0] == MessageKind.SOLICITATION_OUT
+        assert (s.status == SolicitationStatus.ANSWERED) == (MessageKind.SOLICITATION_IN in kinds)
