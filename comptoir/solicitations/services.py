@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from comptoir.accounts.models import User
 from comptoir.accounts.rights import Right, has_right
 from comptoir.channels.email import ids
+from comptoir.channels.email.composed_mail import answer_ids, mail_bodies, message_record_mail
 from comptoir.channels.email.models import Mailbox
 from comptoir.channels.email.outbound import (
     InvalidEmail,
@@ -24,19 +25,14 @@ from comptoir.channels.email.outbound import (
     check_header_value,
     email_send,
     from_address_for,
-    valid_message_ids,
 )
 from comptoir.channels.email.replies import reply_recipient, template_attachments
 from comptoir.core import clock
 from comptoir.core.errors import DomainError, NotAllowed
-from comptoir.core.sanitize import html_to_text
 from comptoir.solicitations.models import Solicitation, SolicitationMessage, SolicitationStatus
 from comptoir.tickets.composed import composed_clean
 from comptoir.tickets.models import Message, MessageKind, Status, Ticket
 from comptoir.tickets.services import NewAttachment, message_add, ticket_change_status
-
-# References kept on a mail of the thread: the thread's root and the most recent ids.
-MAX_REFERENCES = 20
 
 
 def recipient_clean(*, ticket: Ticket, recipient: str) -> str:
@@ -101,15 +97,7 @@ def _thread_refs(solicitation: Solicitation) -> tuple[str, list[str]]:
         .order_by("-created_at", "-id")
         .first()
     )
-    if last is None:
-        return "", []
-    refs = [r for r in last.references.split() if r]
-    if last.message_id not in refs:
-        refs.append(last.message_id)
-    if len(refs) > MAX_REFERENCES:
-        refs = refs[:1] + refs[-(MAX_REFERENCES - 1) :]
-    parent = valid_message_ids([last.message_id])
-    return (parent[0] if parent else ""), valid_message_ids(refs)
+    return answer_ids(last)
 
 
 def _send(
@@ -149,10 +137,7 @@ def _send(
         recipient=solicitation.recipient_email,
         now=now,
     )
-    html = rendered.html
-    text = rendered.text or html_to_text(rendered.html).strip()
-    if rendered.history_link_url and rendered.history_link_url not in text:
-        text = f"{text}\n\n{rendered.history_link_url}"
+    html, text = mail_bodies(rendered)
     sender = from_address_for(tenant=ticket.tenant_id, ticket=ticket)
     in_reply_to, references = _thread_refs(solicitation)
     message = message_add(
@@ -185,11 +170,7 @@ def _send(
         subject_token=ids.thread_token(ticket.tenant_id, ticket.number, solicitation.number),
         now=now,
     )
-    message.message_id = outgoing.message_id
-    message.subject = outgoing.subject
-    message.in_reply_to = outgoing.in_reply_to
-    message.references = outgoing.references
-    message.save(update_fields=["message_id", "subject", "in_reply_to", "references"])
+    message_record_mail(message, outgoing)
     rendered.attach(message)
     return message
 

@@ -16,23 +16,19 @@ from django.utils.translation import gettext as _
 
 from comptoir.accounts.models import User
 from comptoir.accounts.rights import Right, has_right
+from comptoir.channels.email.composed_mail import answer_ids, mail_bodies, message_record_mail
 from comptoir.channels.email.outbound import (
     address_only,
     email_send,
     from_address_for,
-    valid_message_ids,
 )
 from comptoir.contacts.models import ContactIdentity, IdentityKind
 from comptoir.core import clock
 from comptoir.core.errors import Conflict, DomainError, NotAllowed, NotFound
-from comptoir.core.sanitize import html_to_text
 from comptoir.tickets.composed import composed_clean
 from comptoir.tickets.models import Message, MessageKind, Status, Ticket
 from comptoir.tickets.selectors import contact_visible_messages
 from comptoir.tickets.services import NewAttachment, message_add, ticket_change_status
-
-# References kept on a reply: the thread's root and the most recent ids.
-MAX_REFERENCES = 20
 
 
 def reply_recipient(*, ticket: Ticket) -> str:
@@ -123,16 +119,7 @@ def _thread_of(ticket: Ticket) -> tuple[str, list[str]]:
         .order_by("-created_at", "-id")
         .first()
     )
-    if last is None:
-        return "", []
-    refs = [r for r in last.references.split() if r]
-    if last.message_id not in refs:
-        refs.append(last.message_id)
-    if len(refs) > MAX_REFERENCES:
-        refs = refs[:1] + refs[-(MAX_REFERENCES - 1) :]
-    # Ids come from the customer's mail: a malformed one is dropped rather than refused.
-    parent = valid_message_ids([last.message_id])
-    return (parent[0] if parent else ""), valid_message_ids(refs)
+    return answer_ids(last)
 
 
 @transaction.atomic
@@ -199,11 +186,7 @@ def ticket_reply(
         recipient=recipient,
         now=now,
     )
-    body_html = rendered.html
-    body_text = rendered.text or html_to_text(rendered.html).strip()
-    if rendered.history_link_url and rendered.history_link_url not in body_text:
-        # The text version drops a link's address: a contact reading text only needs it.
-        body_text = f"{body_text}\n\n{rendered.history_link_url}"
+    body_html, body_text = mail_bodies(rendered)
     sender = from_address_for(tenant=ticket.tenant_id, ticket=ticket)
     in_reply_to, references = _thread_of(ticket)
     message = message_add(
@@ -234,11 +217,7 @@ def ticket_reply(
         from_email=sender,
         now=now,
     )
-    message.message_id = outgoing.message_id
-    message.subject = outgoing.subject
-    message.in_reply_to = outgoing.in_reply_to
-    message.references = outgoing.references
-    message.save(update_fields=["message_id", "subject", "in_reply_to", "references"])
+    message_record_mail(message, outgoing)
     rendered.attach(message)
     ticket_change_status(ticket=ticket, status=Status.AWAITING_CONTACT, author=author, now=now)
     return message

@@ -1,0 +1,57 @@
+"""What every agent-written email shares: its rendered bodies, its thread ids, its message.
+
+Used by the replies to the contact (`replies.py`) and by solicitations, so both send the same
+way through the one door (`outbound.email_send`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from comptoir.channels.email.models import OutgoingEmail
+from comptoir.channels.email.outbound import valid_message_ids
+from comptoir.core.sanitize import html_to_text
+from comptoir.tickets.models import Message
+
+if TYPE_CHECKING:
+    from comptoir.responses.merge import RenderedMessage
+
+# References kept on an answer: the thread's root and the most recent ids.
+MAX_REFERENCES = 20
+
+
+def mail_bodies(rendered: RenderedMessage) -> tuple[str, str]:
+    """(html, text) of a rendered message; the text always carries an issued history link.
+
+    The text version drops a link's address, and a reader of text only needs it.
+    """
+    text = rendered.text or html_to_text(rendered.html).strip()
+    if rendered.history_link_url and rendered.history_link_url not in text:
+        text = f"{text}\n\n{rendered.history_link_url}"
+    return rendered.html, text
+
+
+def answer_ids(parent: Message | None) -> tuple[str, list[str]]:
+    """In-Reply-To and References for a mail answering `parent` (RFC 5322 §3.6.4).
+
+    The parent's References then its own id, bounded; ids from outside that are malformed
+    are dropped rather than refused.
+    """
+    if parent is None:
+        return "", []
+    refs = [r for r in parent.references.split() if r]
+    if parent.message_id not in refs:
+        refs.append(parent.message_id)
+    if len(refs) > MAX_REFERENCES:
+        refs = refs[:1] + refs[-(MAX_REFERENCES - 1) :]
+    in_reply_to = valid_message_ids([parent.message_id])
+    return (in_reply_to[0] if in_reply_to else ""), valid_message_ids(refs)
+
+
+def message_record_mail(message: Message, outgoing: OutgoingEmail) -> None:
+    """Give the message the ids and subject of the email that carries it (threading needs them)."""
+    message.message_id = outgoing.message_id
+    message.subject = outgoing.subject
+    message.in_reply_to = outgoing.in_reply_to
+    message.references = outgoing.references
+    message.save(update_fields=["message_id", "subject", "in_reply_to", "references"])
