@@ -1,10 +1,14 @@
 """`comptoir mail ingest` and `comptoir mail replay`: mail from files, and quarantine replays.
 
 `ingest PATH…|-` reads .eml files, maildir folders, mbox files and folders of those (`-`:
-one message on stdin), stores the raw bytes (durable first, deduplicated per tenant like
-every transport) and processes them inline in batches: one transaction per batch, one per
-message for a batch that failed. Killing it and running it again is safe: stored messages
-are found by their dedup key, processed ones are skipped, so every message lands once.
+one message on stdin) and stores and processes them in batches, deduplicated per tenant like
+every transport. The files stay the durable copy until the commit, so the new mails of a
+batch are stored and processed in one transaction (their raw rows inserted already
+processed: one commit per batch). If it fails, nothing of it is left; the raw rows are then
+stored on their own first and processed the usual way (the batch, then one per message), so
+a bad mail is retried or quarantined alone. Killing it and running it again is safe: stored
+messages are found by their dedup key, processed ones are skipped, so every message lands
+once.
 
 Exit status: 0 when every message was stored and processed (quarantined ones included:
 they are kept and counted); 1 when some message could not be stored (no mailbox for it,
@@ -239,6 +243,20 @@ class _Stored:
     fresh: dict[int, int]  # id → index in the batch, rows stored by this call (these bytes)
 
 
+# (position in the batch, label, raw bytes, mailbox, dedup key)
+_Keyed = tuple[int, str, bytes, "Mailbox", str]
+
+
+@dataclass
+class _Split:
+    """A batch sorted out before storing: what is new, what was stored before."""
+
+    keyed: list[_Keyed]  # every storable message, in order
+    known: dict[tuple[int, str], int]  # (tenant, dedup key) → id, stored before this batch
+    fresh: list[_Keyed]  # to store: the first message of each new key
+    refused: list[str]
+
+
 def store_batch(
     items: Sequence[tuple[str, bytes, Mailbox]], *, transport: str = "cli"
 ) -> tuple[list[int], int, int, list[str]]:
@@ -250,24 +268,16 @@ def store_batch(
     return stored.ids, stored.new, stored.old, stored.refused
 
 
-def _store(
-    items: Sequence[tuple[str, bytes, Mailbox]],
-    *,
-    transport: str,
-    keys: Sequence[str | None] = (),
-) -> _Stored:
+def _split(items: Sequence[tuple[str, bytes, Mailbox]], keys: Sequence[str | None]) -> _Split:
     """`keys`: dedup keys computed already (by the parser child), None where not."""
     from django.conf import settings
-    from django.db import IntegrityError, transaction
 
-    from comptoir.channels.email.models import InboundEmail, InboundStatus
-    from comptoir.channels.email.store import MessageTooLarge, dedup_key, inbound_store
-    from comptoir.core import clock
-    from comptoir.tickets.bulk import values_insert
+    from comptoir.channels.email.models import InboundEmail
+    from comptoir.channels.email.store import dedup_key
+    from comptoir.tickets.bulk import values_in
 
-    now = clock.now()
     refused: list[str] = []
-    keyed: list[tuple[int, str, bytes, Mailbox, str]] = []
+    keyed: list[_Keyed] = []
     for position, (label, raw, mailbox) in enumerate(items):
         if len(raw) > settings.MAIL_MAX_BYTES:
             refused.append(f"{label}: larger than {settings.MAIL_MAX_BYTES} bytes")
@@ -279,47 +289,76 @@ def _store(
         by_tenant.setdefault(mailbox.tenant_id, set()).add(key)
     known: dict[tuple[int, str], int] = {}
     for tenant_id, tenant_keys in by_tenant.items():
-        for key, pk in InboundEmail.objects.filter(
-            tenant_id=tenant_id, dedup_key__in=list(tenant_keys)
-        ).values_list("dedup_key", "pk"):
+        for key, pk in values_in(
+            InboundEmail,
+            ["dedup_key", "id"],
+            tenant_id=tenant_id,
+            column="dedup_key",
+            values=list(tenant_keys),
+        ):
             known[(tenant_id, key)] = pk
+    fresh: list[_Keyed] = []
+    pending: set[tuple[int, str]] = set()
+    for entry in keyed:
+        k = (entry[3].tenant_id, entry[4])
+        if k in known or k in pending:
+            continue
+        pending.add(k)
+        fresh.append(entry)
+    return _Split(keyed, known, fresh, refused)
+
+
+def _store(
+    items: Sequence[tuple[str, bytes, Mailbox]],
+    *,
+    transport: str,
+    keys: Sequence[str | None] = (),
+) -> _Stored:
+    """`keys`: dedup keys computed already (by the parser child), None where not."""
+    return _store_split(_split(items, keys), transport=transport)
+
+
+def _store_split(split: _Split, *, transport: str) -> _Stored:
+    """Store the raw rows of `split.fresh` in one transaction (status "received")."""
+    from django.db import IntegrityError, transaction
+
+    from comptoir.channels.email.models import InboundEmail, InboundStatus
+    from comptoir.channels.email.store import MessageTooLarge, inbound_store
+    from comptoir.core import clock
+    from comptoir.tickets.bulk import values_insert
+
+    now = clock.now()
+    refused = list(split.refused)
+    known = dict(split.known)
     # Rows as tuples (no model instance each: cheaper, and nothing needs one afterwards).
     names = [
         "tenant_id", "mailbox_id", "transport", "envelope_to", "dedup_key", "raw", "size",
         "status", "received_at",
     ]  # fmt: skip
-    fresh: list[tuple[object, ...]] = []
-    fresh_keys: list[tuple[int, str, int]] = []  # tenant, dedup key, position in `items`
-    pending: set[tuple[int, str]] = set()
-    for position, _label, raw, mailbox, key in keyed:
-        k = (mailbox.tenant_id, key)
-        if k in known or k in pending:
-            continue
-        pending.add(k)
-        fresh_keys.append((mailbox.tenant_id, key, position))
-        fresh.append(
-            (
-                mailbox.tenant_id,
-                mailbox.pk,
-                transport,
-                mailbox.address,
-                key,
-                raw,
-                len(raw),
-                InboundStatus.RECEIVED.value,
-                now,
-            )
+    rows = [
+        (
+            mailbox.tenant_id,
+            mailbox.pk,
+            transport,
+            mailbox.address,
+            key,
+            raw,
+            len(raw),
+            InboundStatus.RECEIVED.value,
+            now,
         )
+        for _position, _label, raw, mailbox, key in split.fresh
+    ]
     inserted: dict[int, int] = {}
     try:
         with transaction.atomic():
-            pks = values_insert(InboundEmail, names, fresh)
-        for (tenant_id, key, position), pk in zip(fresh_keys, pks, strict=True):
-            known[(tenant_id, key)] = pk
+            pks = values_insert(InboundEmail, names, rows)
+        for (position, _label, _raw, mailbox, key), pk in zip(split.fresh, pks, strict=True):
+            known[(mailbox.tenant_id, key)] = pk
             inserted[pk] = position
     except IntegrityError:
         # Another process stored some of them meanwhile: one at a time, deduplicated.
-        for _position, label, raw, mailbox, key in keyed:
+        for _position, label, raw, mailbox, key in split.keyed:
             if (mailbox.tenant_id, key) not in known:
                 try:
                     row, _created = inbound_store(
@@ -329,12 +368,26 @@ def _store(
                     refused.append(f"{label}: {exc}")
                     continue
                 known[(mailbox.tenant_id, key)] = row.pk
+    ids = _ids_in_order(split.keyed, known)
+    new = len(split.fresh)
+    return _Stored(ids, new, len(split.keyed) - new, refused, inserted)
+
+
+def _ids_in_order(keyed: Sequence[_Keyed], known: dict[tuple[int, str], int]) -> list[int]:
     ids: dict[int, None] = {}
     for _position, _label, _raw, mailbox, key in keyed:
         found = known.get((mailbox.tenant_id, key))
         if found is not None:
             ids.setdefault(found, None)
-    return _Stored(list(ids), len(fresh), len(keyed) - len(fresh), refused, inserted)
+    return list(ids)
+
+
+def _add(report: IngestReport, result: BatchResult) -> None:
+    report.processed += result.processed
+    report.quarantined += result.quarantined
+    report.ignored += result.ignored
+    report.skipped += result.skipped
+    report.failed.extend(result.failed)
 
 
 def _flush(
@@ -343,29 +396,59 @@ def _flush(
     ahead: ParseAhead | None = None,
     number: int | None = None,
 ) -> None:
-    from comptoir.channels.email.process import inbound_process_many
+    """Store and process one batch.
+
+    Messages stored before (a re-run, another transport) are processed if they still need
+    it. New ones are stored and processed in one transaction
+    (process.inbound_store_process_many); if that fails, nothing of it is left, and they are
+    stored on their own first, then processed the usual way, one by one if need be.
+    """
+    import logging
+
+    from comptoir.channels.email.process import (
+        NewInbound,
+        inbound_process_many,
+        inbound_store_process_many,
+    )
 
     results: Results = []
     if ahead is not None and number is not None:
         results = ahead.results(number)
     keys = [r[0] if r is not None else None for r in results]
-    stored = _store(items, transport="cli", keys=keys)
+    split = _split(items, keys)
+    report.refused.extend(split.refused)
+    report.already_stored += len(split.keyed) - len(split.fresh)
+    if split.known:
+        _add(report, inbound_process_many(inbound_ids=_ids_in_order(split.keyed, split.known)))
+    if not split.fresh:
+        return
+
+    def ready(position: int) -> ParsedEmail | None:
+        # Parsed by the child from these very bytes (None: parsed while processing).
+        got = results[position] if position < len(results) else None
+        return got[1] if got is not None else None
+
+    mails = [
+        NewInbound(mailbox=mailbox, raw=raw, dedup_key=key, transport="cli", parsed=ready(pos))
+        for pos, _label, raw, mailbox, key in split.fresh
+    ]
+    try:
+        _ids, result = inbound_store_process_many(mails=mails)
+    except Exception as exc:
+        logging.getLogger(__name__).warning(
+            "a batch of %d new mails failed (%s); storing them first, then one by one",
+            len(mails),
+            exc,
+        )
+    else:
+        report.stored += len(mails)
+        _add(report, result)
+        return
+    stored = _store_split(_Split(split.fresh, {}, split.fresh, []), transport="cli")
     report.stored += stored.new
-    report.already_stored += stored.old
     report.refused.extend(stored.refused)
-    # Parsed from the very bytes these rows were stored with (rows stored before may hold
-    # other bytes under the same Message-ID: those are parsed from the database).
-    parsed: dict[int, ParsedEmail] = {}
-    for pk, position in stored.fresh.items():
-        ready = results[position] if position < len(results) else None
-        if ready is not None:
-            parsed[pk] = ready[1]
-    result: BatchResult = inbound_process_many(inbound_ids=stored.ids, parsed=parsed)
-    report.processed += result.processed
-    report.quarantined += result.quarantined
-    report.ignored += result.ignored
-    report.skipped += result.skipped
-    report.failed.extend(result.failed)
+    parsed = {pk: p for pk, pos in stored.fresh.items() if (p := ready(pos)) is not None}
+    _add(report, inbound_process_many(inbound_ids=stored.ids, parsed=parsed))
 
 
 def _parse_ahead_wanted(wanted: bool | None, total: int, batch: int) -> bool:

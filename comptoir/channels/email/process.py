@@ -7,6 +7,13 @@ the task retry or the sweeper) and a crash after leaves nothing to redo (a re-ru
 no-op). A parse failure quarantines the raw message (`comptoir mail replay` retries it);
 any other failure (storage down, database error) rolls everything back and counts an
 attempt, and after MAX_ATTEMPTS the message is quarantined so it stops retrying forever.
+
+Bulk ingestion of mails not stored yet (`inbound_store_process_many`) writes each raw row
+already processed, in the same transaction as its ticket writes: the raw bytes and their
+processing commit together or not at all (the files it reads from stay the source until
+then). If that transaction fails, the caller stores the raw rows on their own first and
+processes them the usual way (the batch again, then one by one), so one bad mail costs
+only itself.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from comptoir.channels.email.models import (
 from comptoir.channels.email.parsed import ParsedEmail
 from comptoir.channels.email.routing import BatchItem, RouteContext, route, route_batch
 from comptoir.core import clock
-from comptoir.tickets.bulk import rows_update
+from comptoir.tickets.bulk import new_instances, rows_update, values_insert
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +95,7 @@ def _parse_row(
         parsed = ready if ready is not None else _parse(bytes(row.raw))
     except Exception as exc:
         # Nothing else is written: the raw bytes wait in quarantine for a fixed parser.
-        logger.warning("inbound email %s quarantined: %s", row.pk, exc)
+        logger.warning("inbound email %s quarantined: %s", row.pk or row.dedup_key, exc)
         _quarantine(row, "parse error: " + _summary(exc), now)
         return None
     # The parser salvages what it can rather than raise; a salvaged mail may have lost its
@@ -109,17 +116,21 @@ def _process_rows(
     now: datetime,
     *,
     bulk: bool = False,
-    parsed: Mapping[int, ParsedEmail] | None = None,
+    parsed: Sequence[ParsedEmail | None] = (),
+    save: bool = True,
 ) -> None:
     """Process locked, still-received rows inside the caller's transaction.
 
     `bulk`: the same decisions, written in bulk (routing.route_batch) — bulk ingestion.
-    `parsed`: rows already parsed, by id.
+    `parsed`: the rows already parsed, in the order of `rows` (None: parse it here).
+    `save`: write the rows' new fields (False: the caller inserts the rows afterwards).
     """
     ctx = RouteContext()
-    ready = parsed or {}
+    ready = list(parsed) + [None] * (len(rows) - len(parsed))
     parsed_rows = [
-        (row, p) for row, p in ((r, _parse_row(r, now, ready.get(r.pk))) for r in rows) if p
+        (row, p)
+        for row, p in ((r, _parse_row(r, now, given)) for r, given in zip(rows, ready, strict=True))
+        if p
     ]
     ctx.prefetch([(row.tenant_id, p) for row, p in parsed_rows])
     if bulk:
@@ -150,6 +161,8 @@ def _process_rows(
         row.attempts += 1
         row.processed_at = now
     ctx.index.flush()
+    if not save:
+        return
     if len(rows) == 1:
         rows[0].save(update_fields=_ROW_FIELDS)
     elif rows:
@@ -260,7 +273,7 @@ def inbound_process_many(
                     rows.append(row)
                 else:
                     result.skipped += 1
-            _process_rows(rows, now, bulk=len(rows) > 1, parsed=ready)
+            _process_rows(rows, now, bulk=len(rows) > 1, parsed=[ready.get(row.pk) for row in rows])
             for row in rows:
                 _count(result, row.status)
         return result
@@ -279,6 +292,88 @@ def inbound_process_many(
         if done is not None:
             _count(result, done.status)
     return result
+
+
+@dataclass(frozen=True)
+class NewInbound:
+    """A received mail not stored yet, for `inbound_store_process_many`."""
+
+    mailbox: Mailbox
+    raw: bytes
+    dedup_key: str  # headers.dedup_key(raw)
+    transport: str
+    parsed: ParsedEmail | None = None  # parsed already from these very bytes
+
+
+_NEW_ROW_FIELDS = [
+    "tenant_id", "mailbox_id", "transport", "envelope_to", "dedup_key", "raw", "size",
+    "received_at", "status", "ticket_id", "ticket_message_id", "error", "attempts",
+    "processed_at",
+]  # fmt: skip
+
+
+def inbound_store_process_many(
+    *, mails: Sequence[NewInbound], now: datetime | None = None
+) -> tuple[list[int], BatchResult]:
+    """Store new mails and process them in one transaction; returns their ids (in order).
+
+    Each raw row is inserted with its outcome (status, ticket, message) after its ticket
+    writes, in the same transaction: no row is ever seen stored but unprocessed, and no
+    UPDATE rewrites it. Raises on any failure, with nothing written: the caller then
+    stores the raw rows durably first and processes them the usual way
+    (`inbound_process_many`). A mail the parser cannot read is stored quarantined, as
+    `inbound_process` would leave it. The dedup keys must be new (checked by the caller;
+    a concurrent writer of the same key makes the INSERT fail, hence the whole batch).
+    """
+    now = now or clock.now()
+    result = BatchResult()
+    if not mails:
+        return [], result
+    rows: list[InboundEmail] = new_instances(
+        InboundEmail,
+        [
+            {
+                "tenant_id": m.mailbox.tenant_id,
+                "mailbox": m.mailbox,
+                "transport": m.transport,
+                "envelope_to": m.mailbox.address,
+                "dedup_key": m.dedup_key,
+                "raw": m.raw,
+                "size": len(m.raw),
+                "status": InboundStatus.RECEIVED.value,
+                "received_at": now,
+            }
+            for m in mails
+        ],
+    )
+    with transaction.atomic():
+        _process_rows(rows, now, bulk=len(rows) > 1, parsed=[m.parsed for m in mails], save=False)
+        ids = values_insert(
+            InboundEmail,
+            _NEW_ROW_FIELDS,
+            [
+                (
+                    row.tenant_id,
+                    row.mailbox_id,
+                    row.transport,
+                    row.envelope_to,
+                    row.dedup_key,
+                    row.raw,
+                    row.size,
+                    row.received_at,
+                    str(row.status),  # a plain str for the driver, not the enum member
+                    row.ticket_id,
+                    row.ticket_message_id,
+                    row.error,
+                    row.attempts,
+                    row.processed_at,
+                )
+                for row in rows
+            ],
+        )
+    for row in rows:
+        _count(result, row.status)
+    return ids, result
 
 
 def inbound_process_pending(

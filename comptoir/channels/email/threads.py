@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from comptoir.channels.email.ids import find_reply_token, is_our_message_id
 from comptoir.channels.email.models import OutgoingEmail, ThreadRef
 from comptoir.channels.email.parsed import ParsedEmail
-from comptoir.tickets.bulk import values_insert
+from comptoir.tickets.bulk import values_in, values_insert
 from comptoir.tickets.models import Ticket
 
 # Longest id we index (the column holds 998); longer ones are junk or attacks.
@@ -139,9 +139,13 @@ class ThreadIndex:
         found: set[int] = set()
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
-            for mid, ticket_id in ThreadRef.objects.filter(
-                tenant_id=tenant_id, message_id__in=chunk
-            ).values_list("message_id", "ticket_id"):
+            for mid, ticket_id in values_in(
+                ThreadRef,
+                ["message_id", "ticket_id"],
+                tenant_id=tenant_id,
+                column="message_id",
+                values=chunk,
+            ):
                 self._refs.setdefault((tenant_id, mid), ticket_id)
                 found.add(ticket_id)
             self._looked_up.update((tenant_id, m) for m in chunk)

@@ -247,3 +247,19 @@ def test_an_acknowledgment_is_queued_once_per_new_ticket_in_both_paths(
             inbound_process(inbound_id=inbound_id)
     assert OutgoingEmail.objects.count() == 2
     assert sorted(Ticket.objects.values_list("message_count", flat=True)) == [2, 3]
+
+
+def test_instances_made_in_bulk_are_those_the_model_makes(acme_mailbox):
+    from django.utils import timezone
+
+    from comptoir.tickets.bulk import new_instances
+
+    queue, now = acme_mailbox.queue, timezone.now()
+    values = {"tenant_id": queue.tenant_id, "queue": queue, "number": 7, "created_at": now}
+    made = new_instances(Ticket, [values, {**values, "number": 8}])
+    expected = Ticket(**values)
+    for field in Ticket._meta.concrete_fields:
+        if field.attname not in ("status_changed_at", "updated_at"):  # now(), at each call
+            assert getattr(made[0], field.attname) == getattr(expected, field.attname), field
+    assert made[0].queue is queue and made[0]._state.adding and made[1].number == 8
+    assert made[0].__dict__.keys() >= expected.__dict__.keys() - {"_state"}

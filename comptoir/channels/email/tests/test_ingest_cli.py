@@ -118,6 +118,37 @@ def test_an_unknown_mailbox_on_the_command_line_is_an_error(tmp_path, acme_mailb
     assert "nope@x.example" in capsys.readouterr().err
 
 
+def test_new_mail_is_stored_already_processed_in_one_transaction(tmp_path, acme_mailbox):
+    # Raw bytes and their processing commit together: no row is ever left "received" and
+    # no UPDATE rewrites the stored rows afterwards.
+    raws = _conversation(1) + _conversation(2)
+    _write_emls(tmp_path / "mails", raws)
+    report = ingest(paths=[str(tmp_path / "mails")], mailbox_address=ACME_ADDRESS)
+    assert (report.stored, report.processed, report.failed) == (4, 4, [])
+    rows = list(InboundEmail.objects.order_by("pk"))
+    assert [r.status for r in rows] == [InboundStatus.PROCESSED] * 4
+    assert all(r.attempts == 1 and r.processed_at and r.ticket_message_id for r in rows)
+    assert [bytes(r.raw) for r in rows] == raws
+    pairs = {(r.pk, r.ticket_id) for r in rows}
+    assert set(InboundEmail.objects.values_list("pk", "ticket_message__ticket_id")) == pairs
+
+
+def test_a_batch_that_fails_is_stored_first_then_processed_one_by_one(
+    tmp_path, acme_mailbox, monkeypatch
+):
+    from comptoir.channels.email import routing as routing_module
+
+    def broken(**kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr(routing_module, "messages_add_bulk", broken)
+    _write_emls(tmp_path / "mails", _conversation(1) + _conversation(2))
+    report = ingest(paths=[str(tmp_path / "mails")], mailbox_address=ACME_ADDRESS)
+    assert (report.stored, report.processed, report.failed) == (4, 4, [])
+    assert set(InboundEmail.objects.values_list("status", flat=True)) == {"processed"}
+    assert sorted(Ticket.objects.values_list("number", "message_count")) == [(1, 2), (2, 2)]
+
+
 def test_replay_processes_quarantined_mail_again(tmp_path, acme_mailbox, monkeypatch, capsys):
     _write_emls(tmp_path / "mails", _conversation(1))
     monkeypatch.setattr(parse_module, "_build", lambda *a, **k: 1 / 0)  # a parser bug

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from comptoir.channels.email import ingest_cli
+from comptoir.channels.email import mbox as mbox_module
 from comptoir.channels.email import parse as parse_module
 from comptoir.channels.email.headers import dedup_key
 from comptoir.channels.email.ingest_cli import ingest
@@ -206,6 +207,26 @@ def test_the_mbox_reader_on_random_files(tmp_path):
         box.close()
         assert list(_mbox_read(path)) == expected, data
         assert _mbox_count(path) == len(expected)
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 5, 7])
+def test_the_mbox_reader_splits_the_same_whatever_the_chunks_it_reads(tmp_path, monkeypatch, chunk):
+    # A "From " line, or the newline before it, cut by the end of a chunk.
+    monkeypatch.setattr(mbox_module, "CHUNK", chunk)
+    rng = random.Random(chunk)
+    pieces = [b"\n", b"a\n", b"\r\n", b"From\n", b">From z\n", b"b", b"From x\n", b"x From y\n"]
+    for k in range(60):
+        data = rng.choice([b"", b"before\n"]) + b"".join(
+            b"From x@y Mon\n" + b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+            for _ in range(rng.randint(0, 5))
+        )
+        path = tmp_path / f"{k}.mbox"
+        path.write_bytes(data)
+        box = mailboxes.mbox(str(path), create=False)
+        expected = [box.get_bytes(key) for key in box.keys()]  # noqa: SIM118 (a mailbox iterates messages)
+        box.close()
+        assert list(_mbox_read(path)) == expected, data
+        assert _mbox_count(path) == len(expected), data
 
 
 def test_the_child_is_used_only_when_it_can_overlap(monkeypatch):
