@@ -19,7 +19,6 @@ from comptoir.channels.email.models import OutgoingEmail, OutgoingStatus
 from comptoir.channels.email.outbound import (
     AUTO_SUBMITTED_VALUES,
     _has_breaker,
-    _schedule_delivery,
     check_header_value,
     format_address,
     from_address_for,
@@ -102,8 +101,10 @@ def email_send_many(drafts: Sequence[Draft], *, now: datetime) -> list[OutgoingE
     pks = [row.pk for row in created]
 
     def schedule() -> None:
-        for pk in pks:
-            _schedule_delivery(pk)
+        # One task for the lot: the worker sends them in batches over one SMTP connection.
+        from comptoir.channels.email.tasks_outbound import schedule_delivery_many
+
+        schedule_delivery_many(pks)
 
     transaction.on_commit(schedule)
     return created
