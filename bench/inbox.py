@@ -28,6 +28,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 PG_DEFAULT = "postgres://postgres@127.0.0.1:5432/{name}"
+# Every figure of the JSON line, in the order they are measured.
+FIGURES = (
+    "inbox",
+    "inbox_filtered",
+    "ticket",
+    "api_list",
+    "search",
+    "search_api",
+    "ticket100",
+)
 
 
 def log(message: str) -> None:
@@ -50,6 +60,14 @@ def parse_args() -> argparse.Namespace:
     )
     p.add_argument("--reseed", action="store_true", help="drop the database and seed again")
     p.add_argument("--seed-only", action="store_true", help="seed (if needed) and stop")
+    p.add_argument(
+        "--only",
+        action="append",
+        choices=FIGURES,
+        default=[],
+        metavar="FIGURE",
+        help=f"measure only this figure (repeatable; one of {', '.join(FIGURES)})",
+    )
     p.add_argument(
         "--keep", action="store_true", help="leave the app running after measuring (Ctrl-C ends)"
     )
@@ -230,13 +248,30 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
+def process_cpu_s(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(
-    client: Any, urls: list[str], warmup: int, headers: dict[str, str] | None = None
+    client: Any,
+    urls: list[str],
+    warmup: int,
+    headers: dict[str, str] | None = None,
+    app_pid: int | None = None,
 ) -> dict[str, Any]:
-    """Time each request; every one must answer 200."""
+    """Time each request; every one must answer 200.
+
+    With `app_pid`, also the app's CPU time per measured request (mean): steadier than
+    wall time on a busy machine (not PostgreSQL's server work, which runs elsewhere).
+    """
     timings: list[float] = []
     statuses: dict[int, int] = {}
+    cpu_start = 0.0
     for i, url in enumerate([*urls[:warmup], *urls]):
+        if i == warmup and app_pid:
+            cpu_start = process_cpu_s(app_pid)
         t0 = time.perf_counter()
         response = client.get(url, headers=headers)
         elapsed = (time.perf_counter() - t0) * 1000
@@ -244,12 +279,15 @@ def measure(
         if i >= warmup:
             timings.append(elapsed)
     ok = set(statuses) == {200}
-    return {
+    result = {
         "ok": ok,
         "statuses": statuses,
         "p50": round(statistics.median(timings), 1),
         "p95": round(percentile(timings, 95), 1),
     }
+    if app_pid:
+        result["cpu"] = round((process_cpu_s(app_pid) - cpu_start) * 1000 / len(timings), 1)
+    return result
 
 
 # Full-text search and the ticket page with 100 messages ---------------------------------
@@ -349,22 +387,38 @@ def long_ticket_ids(user: Any) -> list[int]:
 
 
 def measure_search_and_long_tickets(
-    client: Any, api: Any, token: str, long_ids: list[int], args: argparse.Namespace
+    client: Any,
+    api: Any,
+    token: str,
+    long_ids: list[int],
+    args: argparse.Namespace,
+    app_pid: int | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The search page and API (50 searches), and the ticket page of 100-message tickets."""
     n, warmup = args.requests, args.warmup
-    return {
-        "search": measure(client, search_urls(n, "/search/?"), warmup),
-        "search_api": measure(
+    results: dict[str, dict[str, Any]] = {}
+    if wanted(args, "search"):
+        results["search"] = measure(client, search_urls(n, "/search/?"), warmup)
+    if wanted(args, "search_api"):
+        results["search_api"] = measure(
             api,
             search_urls(n, "/api/v1/search?"),
             warmup,
             headers={"Authorization": f"Bearer {token}"},
-        ),
-        "ticket100": measure(
-            client, [f"/tickets/{long_ids[i % len(long_ids)]}/" for i in range(n)], warmup
-        ),
-    }
+        )
+    if wanted(args, "ticket100"):
+        results["ticket100"] = measure(
+            client,
+            [f"/tickets/{long_ids[i % len(long_ids)]}/" for i in range(n)],
+            warmup,
+            app_pid=app_pid,
+        )
+    return results
+
+
+def wanted(args: argparse.Namespace, figure: str) -> bool:
+    """Whether this run measures `figure` (all of them unless --only names some)."""
+    return not args.only or figure in args.only
 
 
 def main() -> None:
@@ -401,21 +455,29 @@ def main() -> None:
         with httpx.Client(base_url=f"http://127.0.0.1:{args.port}", timeout=30) as client:
             login(client, user.email, BENCH_PASSWORD)
             n = args.requests
-            results["inbox"] = measure(client, ["/"] * n, args.warmup)
-            results["inbox_filtered"] = measure(
-                client, ["/?channel=email&status=open"] * n, args.warmup
-            )
-            results["ticket"] = measure(client, [f"/tickets/{i}/" for i in ticket_ids], args.warmup)
+            if wanted(args, "inbox"):
+                results["inbox"] = measure(client, ["/"] * n, args.warmup)
+            if wanted(args, "inbox_filtered"):
+                results["inbox_filtered"] = measure(
+                    client, ["/?channel=email&status=open"] * n, args.warmup
+                )
+            if wanted(args, "ticket"):
+                results["ticket"] = measure(
+                    client, [f"/tickets/{i}/" for i in ticket_ids], args.warmup
+                )
         with httpx.Client(base_url=f"http://127.0.0.1:{args.port}", timeout=30) as api:
-            results["api_list"] = measure(
-                api,
-                ["/api/v1/tickets"] * args.requests,
-                args.warmup,
-                headers={"Authorization": f"Bearer {token}"},
-            )
+            if wanted(args, "api_list"):
+                results["api_list"] = measure(
+                    api,
+                    ["/api/v1/tickets"] * args.requests,
+                    args.warmup,
+                    headers={"Authorization": f"Bearer {token}"},
+                )
             with httpx.Client(base_url=f"http://127.0.0.1:{args.port}", timeout=30) as client:
                 login(client, user.email, BENCH_PASSWORD)
-                results.update(measure_search_and_long_tickets(client, api, token, long_ids, args))
+                results.update(
+                    measure_search_and_long_tickets(client, api, token, long_ids, args, proc.pid)
+                )
         if args.keep:
             log(
                 f"app running on http://127.0.0.1:{args.port}/ ({user.email} / {BENCH_PASSWORD});"
@@ -435,10 +497,14 @@ def main() -> None:
     line: dict[str, Any] = {"tickets": args.tickets, "db": args.db}
     if args.app != "comptoir.asgi:application":
         line["app"] = args.app
-    for name in ("inbox", "inbox_filtered", "ticket", "api_list", *SEARCH_FIGURES):
+    for name in FIGURES:
+        if name not in results:
+            continue
         r = results[name]
         line[f"{name}_p50_ms"] = r["p50"] if r["ok"] else None
         line[f"{name}_p95_ms"] = r["p95"] if r["ok"] else None
+        if "cpu" in r:
+            line[f"{name}_cpu_ms"] = r["cpu"] if r["ok"] else None
     line["messages"] = info.get("messages")
     # Other work on this 2-core machine skews timings: say how busy it was.
     line["loadavg_1m"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]

@@ -498,6 +498,9 @@ class TimelineItem:
     created_at: datetime
     message: Message | None = None
     event: Event | None = None
+    # The message's attachments when the selector loaded them itself (None: use the
+    # relation, prefetched by ticket_timeline).
+    attachments: tuple[Attachment, ...] | None = None
 
 
 def ticket_timeline(*, ticket: Ticket, kinds: str = ALL) -> list[TimelineItem]:
@@ -524,12 +527,14 @@ def ticket_timeline(*, ticket: Ticket, kinds: str = ALL) -> list[TimelineItem]:
 
 
 def ticket_timeline_folded(
-    *, ticket: Ticket, kinds: str = ALL, fold_at: int, keep_latest: int
+    *, ticket: Ticket, kinds: str = ALL, fold_at: int | None, keep_latest: int = 0
 ) -> tuple[list[TimelineItem], int]:
     """The timeline, or when longer than `fold_at` its first item and `keep_latest` last ones.
 
-    Returns the items and how many were folded away. Only the shown items are loaded in
-    full (bodies, authors, attachments): a long history costs two light queries more.
+    Returns the items and how many were folded away (`fold_at=None`: never fold). Only the
+    shown items are loaded in full (bodies, authors), and their attachments come with each
+    item (`TimelineItem.attachments`) from one plain query: `prefetch_related` costs twice
+    as much in Python for the same rows (a related manager and a queryset per message).
     """
     keys: list[tuple[datetime, int, int]] = []  # (time, 0 event / 1 message, id)
     if kinds in (ALL, "messages"):
@@ -542,21 +547,26 @@ def ticket_timeline_folded(
             (t, 0, pk)
             for pk, t in Event.objects.filter(ticket=ticket).values_list("pk", "created_at")
         ]
-    if len(keys) <= fold_at:
-        return ticket_timeline(ticket=ticket, kinds=kinds), 0
+    # The order of ticket_timeline: by time, events before messages at equal times, then id.
     keys.sort()
-    shown = [keys[0], *keys[-keep_latest:]]
+    shown = keys
+    if fold_at is not None and len(keys) > fold_at:
+        shown = [keys[0], *keys[-keep_latest:]] if keep_latest else keys[:1]
     message_ids = [pk for _, kind, pk in shown if kind == 1]
     event_ids = [pk for _, kind, pk in shown if kind == 0]
-    messages = {
-        m.pk: m
-        for m in Message.objects.filter(pk__in=message_ids)
-        .select_related("author")
-        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
-    }
-    events = {e.pk: e for e in Event.objects.filter(pk__in=event_ids).select_related("author")}
+    messages: dict[int, Message] = {}
+    files: dict[int, list[Attachment]] = {}
+    if message_ids:
+        messages = {
+            m.pk: m for m in Message.objects.filter(pk__in=message_ids).select_related("author")
+        }
+        for attachment in Attachment.objects.filter(message_id__in=message_ids).order_by("id"):
+            files.setdefault(attachment.message_id, []).append(attachment)
+    events: dict[int, Event] = {}
+    if event_ids:
+        events = {e.pk: e for e in Event.objects.filter(pk__in=event_ids).select_related("author")}
     items = [
-        TimelineItem("message", t, message=messages[pk])
+        TimelineItem("message", t, message=messages[pk], attachments=tuple(files.get(pk, ())))
         if kind == 1
         else TimelineItem("event", t, event=events[pk])
         for t, kind, pk in shown

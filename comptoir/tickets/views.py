@@ -13,6 +13,8 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.formats import get_format
+from django.utils.html import linebreaks
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -50,10 +52,10 @@ from comptoir.tickets.selectors import (
     ticket_get,
     ticket_list,
     ticket_page_stamps,
-    ticket_timeline,
     ticket_timeline_folded,
     unread_count,
 )
+from comptoir.tickets.templatetags.ticket_extras import message_html
 
 TIMELINE_SHOW = ("all", "messages", "events")
 # Histories longer than this open folded: the first item, a link, the latest items.
@@ -269,12 +271,13 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
         show = ALL
     # A long history opens on its first item and its latest ones, as mail clients fold a
     # long thread: the page stays fast to render and the agent lands on what is new.
-    if request.GET.get("full") == "1":
-        timeline, hidden_count = ticket_timeline(ticket=ticket, kinds=show), 0
-    else:
-        timeline, hidden_count = ticket_timeline_folded(
-            ticket=ticket, kinds=show, fold_at=TIMELINE_FOLD_AT, keep_latest=TIMELINE_KEEP_LATEST
-        )
+    full = request.GET.get("full") == "1"
+    timeline, hidden_count = ticket_timeline_folded(
+        ticket=ticket,
+        kinds=show,
+        fold_at=None if full else TIMELINE_FOLD_AT,
+        keep_latest=TIMELINE_KEEP_LATEST,
+    )
     message_ids = [item.message.pk for item in timeline if item.message]
     sending = outgoing_status_for_messages(message_ids)
     originals = messages_with_original(message_ids=message_ids)
@@ -285,17 +288,38 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     rows = []
     for item in timeline:
         created = timezone.localtime(item.created_at)
-        rows.append(
-            {
-                "item": item,
-                "sentence": event_sentence(item.event) if item.event else "",
-                "delivery": sending.get(item.message.pk) if item.message else None,
-                "has_original": bool(item.message and item.message.pk in originals),
-                "kind_label": kind_labels.get(item.message.kind, "") if item.message else "",
-                "time_iso": created.isoformat(),
-                "time_label": dateformat.format(created, time_format),
-            }
-        )
+        row: dict[str, Any] = {
+            "item": item,
+            "sentence": "",
+            "delivery": None,
+            "has_original": False,
+            "kind_label": "",
+            "attachments": [],
+            "body": "",
+            "time_iso": created.isoformat(),
+            "time_label": dateformat.format(created, time_format),
+        }
+        message = item.message
+        if message is None:
+            row["sentence"] = event_sentence(item.event) if item.event else ""
+        else:
+            # Read once here: each `m.attachments.all` in the template builds a related
+            # manager and a queryset again.
+            attachments = (
+                list(item.attachments)
+                if item.attachments is not None
+                else list(message.attachments.all())
+            )
+            row["attachments"] = attachments
+            row["body"] = (
+                message_html(message, attachments)
+                if message.body_html
+                else mark_safe(linebreaks(message.body_text, autoescape=True))
+            )
+            row["delivery"] = sending.get(message.pk)
+            row["has_original"] = message.pk in originals
+            row["kind_label"] = kind_labels.get(message.kind, "")
+        rows.append(row)
     context = {
         "ticket": ticket,
         "rows": group_threads(ticket=ticket, rows=rows),

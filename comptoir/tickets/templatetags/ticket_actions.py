@@ -11,13 +11,10 @@ from typing import Any
 from django import template
 
 from comptoir.accounts.models import User
+from comptoir.accounts.rights import RoleCode
+from comptoir.tickets.action_choices import reasons_for, workspace_choices
 from comptoir.tickets.models import Priority, Status, Ticket
-from comptoir.tickets.selectors_actions import (
-    can_handle,
-    contact_reason_choices,
-    ticket_assignees,
-    transfer_choices,
-)
+from comptoir.tickets.selectors_actions import can_handle
 from comptoir.tickets.services import TRANSFER_STATUSES
 
 register = template.Library()
@@ -30,17 +27,21 @@ def ticket_actions_context(context: template.Context, ticket: Ticket) -> dict[st
     user: User | None = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not can_handle(user=user, ticket=ticket):
         return {"can_handle": False}
-    assignees = ticket_assignees(ticket=ticket)
-    experts, others, externals = transfer_choices(assignees, exclude=user)
+    # The workspace's people and reasons come from a cache (see action_choices): the
+    # same two queries on every page of the workspace otherwise.
+    choices = workspace_choices(ticket=ticket)
+    assignees = list(choices.assignees)
+    # As selectors_actions.transfer_choices, on the cached picks.
+    people = [a for a in assignees if a.user.pk != user.pk]
     return {
         "can_handle": True,
         "me": user,
         "assignees": assignees,
-        "experts": experts,
-        "others": others,
-        "externals": externals,
+        "experts": [a for a in people if a.role == RoleCode.EXPERT],
+        "others": [a for a in people if a.role not in (RoleCode.EXPERT, RoleCode.EXTERNAL_AGENT)],
+        "externals": [a for a in people if a.role == RoleCode.EXTERNAL_AGENT],
         "is_transferred": ticket.status in TRANSFER_STATUSES.values(),
         "is_closed": ticket.status == Status.CLOSED,
-        "reasons": contact_reason_choices(ticket=ticket),
+        "reasons": reasons_for(choices, ticket),
         "priorities": Priority.choices,
     }

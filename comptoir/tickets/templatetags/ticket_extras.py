@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import html as htmllib
 import re
+from collections.abc import Iterable
 
 from django import template
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
-from comptoir.tickets.models import Message
+from comptoir.tickets.models import Attachment, Message
 
 register = template.Library()
 
@@ -20,7 +21,12 @@ _CID_SRC = re.compile(r'(\ssrc=")cid:([^"]*)(")')
 
 @register.filter
 def with_inline_images(message: Message) -> SafeString:
-    """The message's sanitized HTML with its `cid:` images pointing at their attachments.
+    """The message's sanitized HTML with its `cid:` images pointing at their attachments."""
+    return message_html(message, message.attachments.all())
+
+
+def message_html(message: Message, attachments: Iterable[Attachment]) -> SafeString:
+    """`message.body_html` (sanitized) with its `cid:` images pointing at `attachments`.
 
     Only whole `src="cid:…"` values are replaced, by a URL of ours, and only when the id is
     exactly one of this message's inline attachments: the sanitized markup around them is
@@ -28,7 +34,7 @@ def with_inline_images(message: Message) -> SafeString:
     """
     urls = {
         a.content_id: reverse("attachment_download", args=[a.pk])
-        for a in message.attachments.all()
+        for a in attachments
         if a.content_id
     }
     if not urls:
