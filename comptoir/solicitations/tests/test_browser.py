@@ -18,6 +18,7 @@ from email.utils import make_msgid
 import pytest
 from playwright.sync_api import Page, expect
 
+from comptoir.channels.email.replies import ticket_reply
 from comptoir.responses.services import template_create
 from comptoir.solicitations.services import solicitation_send
 from comptoir.testing.browser import login, mark_page, page_was_not_reloaded
@@ -95,8 +96,22 @@ def _write_and_send(page: Page, text: str) -> None:
     expect(page.locator("#solicit-sent")).to_be_visible()
 
 
+def _history_url(mail: EmailMessage) -> str:
+    html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    found = re.search(r'href="(http[^"]+/h/[^"]+)"', html)
+    assert found is not None
+    return found.group(1).replace("&amp;", "&")
+
+
 def test_two_solicitations_their_answers_by_lmtp_and_a_reply_in_a_thread(
-    page: Page, cast, conversation, history, smtp_sink: SmtpSink, huey_immediate
+    page: Page,
+    cast,
+    conversation,
+    history,
+    smtp_sink: SmtpSink,
+    huey_immediate,
+    live_server,
+    settings,
 ):
     login(page, cast.boutique_agent)
     page.goto(f"/tickets/{conversation.pk}/")
@@ -177,6 +192,21 @@ def test_two_solicitations_their_answers_by_lmtp_and_a_reply_in_a_thread(
     # Nothing of it ever went to the contact.
     assert _sent_to(smtp_sink, "alice@example.com") == []
 
+    # The contact gets a link to the exchange history: none of the solicitations is there.
+    settings.COMPTOIR_PUBLIC_URL = live_server.url
+    page.goto("about:blank")  # the test writes: no page of ours writes meanwhile
+    ticket_reply(
+        ticket=conversation,
+        author=cast.boutique_agent,
+        body_html='<p>Voici <a href="{{ticket.history_link}}">nos échanges</a>.</p>',
+    )
+    to_contact = _sent_to(smtp_sink, "alice@example.com")[0]
+    assert "dépôt de Lyon" not in to_contact.as_string()
+    page.goto(_history_url(to_contact))
+    expect(page.locator("body")).to_contain_text(CUSTOMER_TEXT)
+    for text in ("Il est au dépôt de Lyon.", "Reçu, je vérifie.", "Le colis est-il chez vous"):
+        expect(page.locator("body")).not_to_contain_text(text)
+
 
 def test_a_solicitation_carries_the_history_link_and_the_outside_person_opens_it(
     page: Page, cast, conversation, smtp_sink: SmtpSink, huey_immediate, live_server, settings
@@ -203,11 +233,7 @@ def test_a_solicitation_carries_the_history_link_and_the_outside_person_opens_it
     composer.locator(".composer__submit").click()
     expect(page.locator("#solicit-sent")).to_be_visible()
 
-    mail = _sent_to(smtp_sink, CARRIER)[0]
-    html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
-    found = re.search(r'href="(http[^"]+/h/[^"]+)"', html)
-    assert found is not None
-    url = found.group(1).replace("&amp;", "&")
+    url = _history_url(_sent_to(smtp_sink, CARRIER)[0])
 
     # The carrier opens it: the customer's exchange is there; notes and the solicitation
     # itself are not.
