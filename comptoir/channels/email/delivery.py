@@ -297,14 +297,18 @@ class _Sender(threading.Thread):
     the relay's work. It touches no database: the caller records the outcomes.
     """
 
-    def __init__(self, connection: Any) -> None:
+    def __init__(self, connection: Any, deadline: float) -> None:
         super().__init__(name="outbox-sender", daemon=True)
         self.connection = connection
+        # Past it (time.monotonic), rows still queued go back untried: a slow relay must
+        # never make us send a row whose lease ran out (another worker may have it).
+        self.deadline = deadline
         self.inbox: queue.Queue[tuple[OutgoingEmail, EmailMultiAlternatives] | None] = queue.Queue(
             maxsize=16
         )
         self.sent: list[int] = []
         self.failed: list[tuple[OutgoingEmail, BaseException]] = []
+        self.untried: list[int] = []
         self.lost: BaseException | None = None
 
     def run(self) -> None:
@@ -312,6 +316,10 @@ class _Sender(threading.Thread):
             row, email = item
             if self.lost is not None:
                 self.failed.append((row, self.lost))
+                continue
+            # The batch's first row always goes: it starts right after the claim.
+            if (self.sent or self.failed) and time.monotonic() > self.deadline:
+                self.untried.append(row.pk)
                 continue
             try:
                 # Opened here, not by send_messages, which would close what it opened.
@@ -339,7 +347,7 @@ def _send_rows(
     untried: list[int] = []
     # Past half the lease, untried rows go back: none may be sent after its lease ran out.
     deadline = time.monotonic() + LEASE.total_seconds() / 2
-    sender = _Sender(connection)
+    sender = _Sender(connection, deadline)
     sender.start()
     try:
         for index, row in enumerate(rows):
@@ -361,7 +369,12 @@ def _send_rows(
         sender.join()
         # Even when building failed unexpectedly: what the relay took must be marked sent.
         # Rows neither sent nor failed then stay leased until the lease runs out.
-        _record_outcomes(sent=sender.sent, failed=failed + sender.failed, untried=untried, now=now)
+        _record_outcomes(
+            sent=sender.sent,
+            failed=failed + sender.failed,
+            untried=untried + sender.untried,
+            now=now,
+        )
     return sender.sent, sender.lost is not None and not sender.sent
 
 

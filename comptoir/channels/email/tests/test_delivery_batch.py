@@ -245,6 +245,25 @@ def test_a_batch_past_half_its_lease_hands_its_untried_rows_back_uncounted(
         assert row.next_attempt_at <= clock.now()
 
 
+def test_rows_queued_for_a_relay_that_answers_too_slowly_go_back_untried(
+    ticket, smtp_sink, monkeypatch
+):
+    rows = _queue(ticket, 3)
+    # Half the lease is 0.3 s: the three mails are built and queued at once, then the relay
+    # takes 1 s to accept the first; the two others would be sent after their lease.
+    monkeypatch.setattr(delivery, "LEASE", timedelta(seconds=0.6))
+    smtp_sink.hold = threading.Event()
+    threading.Timer(1.0, smtp_sink.hold.set).start()
+
+    assert outgoing_deliver_many(ids=[r.pk for r in rows]) == 1
+
+    assert len(smtp_sink.messages) == 1
+    first, *rest = (OutgoingEmail.objects.get(pk=r.pk) for r in rows)
+    assert first.status == OutgoingStatus.SENT
+    for row in rest:
+        assert row.status == OutgoingStatus.QUEUED and row.attempts == 0
+
+
 @SQLITE_SKIP
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_batch_claimers_never_take_one_row_twice(cast):
