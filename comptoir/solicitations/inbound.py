@@ -25,9 +25,17 @@ def _normalized(value: str) -> str:
 
 
 def cited_ids(parsed: ParsedEmail) -> list[str]:
-    """The ids the mail answers, most direct first: In-Reply-To, then References newest first."""
+    """The ids the mail answers, most direct first: In-Reply-To, then References newest first.
+
+    Bounded as the threading index bounds them (the thread's root and the newest ones).
+    """
+    from comptoir.channels.email.threads import MAX_REFERENCES
+
+    refs = list(parsed.references)
+    if len(refs) > MAX_REFERENCES:
+        refs = refs[:1] + refs[-(MAX_REFERENCES - 1) :]
     seen: dict[str, None] = {}
-    for value in [*parsed.in_reply_to, *reversed(parsed.references), parsed.message_id]:
+    for value in [*parsed.in_reply_to, *reversed(refs), parsed.message_id]:
         n = _normalized(value)
         if n:
             seen.setdefault(n, None)
@@ -52,6 +60,13 @@ class SolicitationFinder:
             for message_id, solicitation_id in rows:
                 self._by_id.setdefault((tenant_id, message_id), solicitation_id)
             self._looked_up.update((tenant_id, m) for m in chunk)
+
+    def record(self, *, tenant_id: int, ids: Iterable[str], solicitation_id: int) -> None:
+        """The ids of an answer just added to a thread (normalized): a later mail of the same
+        batch that cites only them is an answer in that thread too, not the customer's."""
+        for message_id in ids:
+            self._by_id.setdefault((tenant_id, message_id), solicitation_id)
+            self._looked_up.add((tenant_id, message_id))
 
     def find(self, *, tenant_id: int, parsed: ParsedEmail) -> Solicitation | None:
         """The solicitation this mail answers, or None."""

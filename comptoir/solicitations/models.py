@@ -39,8 +39,12 @@ class Solicitation(models.Model):
         choices=SolicitationStatus.choices,
         default=SolicitationStatus.WAITING,
     )
-    # Whether sending it moved the ticket to awaiting_external (the answer moves it back).
-    moved_ticket = models.BooleanField(default=False)
+    # The agent asked the request to wait for this thread's answer (its last mail ticked
+    # "awaiting external").
+    awaits = models.BooleanField(default=False)
+    # When this thread moved the request to awaiting_external (its status_changed_at then):
+    # the answer moves it back only if nothing changed the request's status or handler since.
+    moved_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

@@ -36,8 +36,9 @@ class Thread:
 def solicitation_get(*, user: User, solicitation_id: int) -> Solicitation:
     """A solicitation of a ticket the agent may see; NotFound otherwise."""
     solicitation = (
+        # Through the ticket: its workspace now, whatever it was when the thread began.
         Solicitation.objects.filter(
-            pk=solicitation_id, workspace_id__in=visible_workspace_ids(user)
+            pk=solicitation_id, ticket__workspace_id__in=visible_workspace_ids(user)
         )
         .select_related("ticket")
         .first()

@@ -31,7 +31,7 @@ from comptoir.core import clock
 from comptoir.core.errors import DomainError, NotAllowed
 from comptoir.solicitations.models import Solicitation, SolicitationMessage, SolicitationStatus
 from comptoir.tickets.composed import composed_clean
-from comptoir.tickets.models import Message, MessageKind, Status, Ticket
+from comptoir.tickets.models import Event, EventKind, Message, MessageKind, Status, Ticket
 from comptoir.tickets.services import NewAttachment, message_add, ticket_change_status
 
 
@@ -180,20 +180,46 @@ def _check_right(author: User, ticket: Ticket) -> None:
         raise NotAllowed(_("You may not write on this request."))
 
 
-def _await_external(
-    ticket: Ticket, author: User, solicitation: Solicitation, now: datetime
+def _await(
+    ticket: Ticket, author: User, solicitation: Solicitation, wait: bool, now: datetime
 ) -> None:
-    if ticket.status == Status.AWAITING_EXTERNAL:
-        return
-    ticket_change_status(
-        ticket=ticket,
-        status=Status.AWAITING_EXTERNAL,
-        author=author,
-        reason=_("Solicitation sent to %(address)s") % {"address": solicitation.recipient_email},
-        now=now,
-    )
-    solicitation.moved_ticket = True
-    solicitation.save(update_fields=["moved_ticket"])
+    """Record whether the request waits for this thread; move it to awaiting_external if so."""
+    solicitation.awaits = wait
+    fields = ["awaits"]
+    if wait and ticket.status != Status.AWAITING_EXTERNAL:
+        ticket_change_status(
+            ticket=ticket,
+            status=Status.AWAITING_EXTERNAL,
+            author=author,
+            reason=_("Solicitation sent to %(address)s")
+            % {"address": solicitation.recipient_email},
+            now=now,
+        )
+        solicitation.moved_at = ticket.status_changed_at
+        fields.append("moved_at")
+    solicitation.save(update_fields=fields)
+
+
+def _back_to_process(ticket: Ticket, answered: Solicitation) -> bool:
+    """Whether the answer ends a wait that solicitations alone started and still hold."""
+    if ticket.status != Status.AWAITING_EXTERNAL or not answered.awaits:
+        return False
+    threads = Solicitation.objects.filter(ticket_id=ticket.pk)
+    if (
+        threads.filter(awaits=True, status=SolicitationStatus.WAITING)
+        .exclude(pk=answered.pk)
+        .exists()
+    ):
+        return False  # another thread the agent asked to wait for has not answered yet
+    # This stay in awaiting_external began with a solicitation, and nobody transferred or
+    # moved the request since (a transfer to an external agent keeps the same status).
+    if not threads.filter(moved_at=ticket.status_changed_at).exists():
+        return False
+    return not Event.objects.filter(
+        ticket_id=ticket.pk,
+        kind__in=[EventKind.STATUS, EventKind.TRANSFER],
+        created_at__gt=ticket.status_changed_at,
+    ).exists()
 
 
 @transaction.atomic
@@ -241,8 +267,7 @@ def solicitation_send(
         template_attachment_ids=template_attachment_ids,
         now=now,
     )
-    if await_external:
-        _await_external(ticket, author, solicitation, now)
+    _await(ticket, author, solicitation, await_external, now)
     return solicitation
 
 
@@ -280,8 +305,7 @@ def solicitation_reply(
     locked.status = SolicitationStatus.WAITING
     locked.last_message_at = now
     locked.save(update_fields=["status", "last_message_at"])
-    if await_external:
-        _await_external(ticket, author, locked, now)
+    _await(ticket, author, locked, await_external, now)
     solicitation.refresh_from_db()
     return message
 
@@ -323,19 +347,11 @@ def solicitation_answered(
             reason=_("Reopened by an answer to a solicitation"),
             now=now,
         )
-    elif ticket.status == Status.AWAITING_EXTERNAL and locked.moved_ticket:
-        still_waiting = (
-            Solicitation.objects.filter(
-                ticket_id=ticket.pk, moved_ticket=True, status=SolicitationStatus.WAITING
-            )
-            .exclude(pk=locked.pk)
-            .exists()
+    elif _back_to_process(ticket, locked):
+        ticket_change_status(
+            ticket=ticket,
+            status=Status.TO_PROCESS,
+            author=None,
+            reason=_("The solicited person answered"),
+            now=now,
         )
-        if not still_waiting:
-            ticket_change_status(
-                ticket=ticket,
-                status=Status.TO_PROCESS,
-                author=None,
-                reason=_("The solicited person answered"),
-                now=now,
-            )

@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from comptoir.accounts.models import User
@@ -190,8 +190,15 @@ def recipient_suggestions_view(request: HttpRequest, ticket_id: int) -> JsonResp
         )
     except NotFound:
         suggestions = []  # sees the ticket without working in its workspace (an expert)
-    response = JsonResponse(
-        {"results": [{"address": s["address"], "uses": s["uses"]} for s in suggestions]}
-    )
+    results = [
+        {
+            "address": s["address"],
+            "uses": s["uses"],
+            "label": ngettext("%(count)d solicitation", "%(count)d solicitations", s["uses"])
+            % {"count": s["uses"]},
+        }
+        for s in suggestions
+    ]
+    response = JsonResponse({"results": results})
     response["Cache-Control"] = "private, no-store"
     return response

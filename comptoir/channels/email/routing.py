@@ -340,12 +340,9 @@ def _route_solicitation_answer(
         is_auto_reply=decision.is_auto_reply,
         now=now,
     )
-    ctx.index.record(
-        tenant_id=ticket.tenant_id,
-        ticket_id=ticket.pk,
-        ids=ctx.index.ids_of(parsed),
-        normalized=True,
-    )
+    ids = ctx.index.ids_of(parsed)
+    ctx.index.record(tenant_id=ticket.tenant_id, ticket_id=ticket.pk, ids=ids, normalized=True)
+    ctx.solicitations.record(tenant_id=ticket.tenant_id, ids=ids, solicitation_id=solicitation.pk)
     return Outcome(InboundStatus.PROCESSED, ticket=ticket, message=message)
 
 

@@ -7,6 +7,7 @@ import pytest
 from comptoir.channels.email.ids import thread_token
 from comptoir.channels.email.models import InboundStatus
 from comptoir.channels.email.process import inbound_process_many
+from comptoir.channels.email.replies import _thread_of
 from comptoir.channels.email.store import inbound_store
 from comptoir.core.errors import DomainError, NotAllowed
 from comptoir.solicitations.models import Solicitation, SolicitationMessage, SolicitationStatus
@@ -16,7 +17,6 @@ from comptoir.solicitations.services import (
     thread_subject,
 )
 from comptoir.tickets.models import Message, MessageKind, Status, Ticket
-from comptoir.tickets.selectors import contact_visible_messages
 
 from .conftest import SUPPLIER, answer_raw, outgoing_of, receive
 
@@ -57,8 +57,8 @@ def test_sending_opens_a_numbered_thread_and_queues_one_mail_with_its_own_token(
     assert message.kind == MessageKind.SOLICITATION_OUT
     assert message.message_id == mail.message_id
     assert first.status == SolicitationStatus.WAITING
-    # The contact sees none of it.
-    assert not contact_visible_messages(ticket=ticket).filter(kind__startswith="solicitation")
+    # Our next reply to the contact still threads on the contact's own mail.
+    assert _thread_of(ticket) == ("first.alice@example.com", ["first.alice@example.com"])
 
 
 def test_an_answer_threads_into_its_solicitation_never_the_customer_conversation(
@@ -83,7 +83,8 @@ def test_an_answer_threads_into_its_solicitation_never_the_customer_conversation
     assert ticket.has_unread is True
     assert ticket.contact_id == contact_before
     assert Ticket.objects.count() == tickets_before
-    assert answer not in contact_visible_messages(ticket=ticket)
+    # The reply to the contact never threads on the outside person's mail.
+    assert _thread_of(ticket)[0] == "first.alice@example.com"
 
 
 def test_two_threads_on_one_ticket_each_get_their_own_answers(cast, ticket, mailbox):
@@ -237,3 +238,84 @@ def test_an_agent_of_another_workspace_may_not_solicit(cast, ticket):
             subject="Colis perdu",
             body_text="?",
         )
+
+
+def _ps_to(previous_id: str, *, subject: str = "PS : une photo") -> bytes:
+    """The outside person writes again, citing only their own previous answer."""
+    return (
+        f"From: Transporteur <{SUPPLIER}>\r\nTo: support@boutique.test\r\n"
+        f"Subject: {subject}\r\nDate: Mon, 23 Nov 2026 10:05:00 +0100\r\n"
+        "Message-ID: <ps1@transporteur.example>\r\n"
+        f"In-Reply-To: <{previous_id}>\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\nPS\r\n"
+    ).encode()
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["one by one", "in one batch"])
+def test_a_follow_up_citing_only_the_previous_answer_stays_in_the_thread(
+    cast, ticket, mailbox, batch
+):
+    solicitation = _solicit(cast, ticket)
+    raws = [
+        answer_raw(to_mail=outgoing_of(solicitation), message_id="<a1@transporteur.example>"),
+        _ps_to("a1@transporteur.example"),
+    ]
+    if batch:
+        rows = [
+            inbound_store(raw=raw, transport="cli", mailbox=mailbox, schedule=False)[0]
+            for raw in raws
+        ]
+        inbound_process_many(inbound_ids=[r.pk for r in rows])
+        rows = [r.__class__.objects.get(pk=r.pk) for r in rows]
+    else:
+        rows = [receive(raw, mailbox) for raw in raws]
+    assert [_message(r.ticket_message_id).kind for r in rows] == [MessageKind.SOLICITATION_IN] * 2
+    assert _thread_of(ticket)[0] == "first.alice@example.com"
+
+
+def test_an_answer_does_not_undo_a_later_transfer_to_an_external_agent(cast, ticket, mailbox):
+    from comptoir.accounts.rights import RoleCode
+    from comptoir.accounts.services import agent_create, membership_set
+    from comptoir.tickets.services import ticket_transfer
+
+    partner = agent_create(
+        tenant=cast.tenant, email="partenaire@acme.test", password="x", first_name="Paul"
+    )
+    membership_set(user=partner, workspace=cast.boutique, role=RoleCode.EXTERNAL_AGENT)
+    solicitation = _solicit(cast, ticket, await_external=True)
+    ticket = Ticket.objects.get(pk=ticket.pk)
+    ticket_transfer(ticket=ticket, to=partner, target="external", author=cast.boutique_agent)
+
+    receive(answer_raw(to_mail=outgoing_of(solicitation)), mailbox)
+
+    ticket.refresh_from_db()
+    assert ticket.status == Status.AWAITING_EXTERNAL
+    assert ticket.assignee == partner
+
+
+def test_the_request_waits_for_every_thread_the_agent_asked_to_wait_for(cast, ticket, mailbox):
+    first = _solicit(cast, ticket, await_external=True)
+    # Sent while the request already waits: it joins the wait.
+    second = _solicit(cast, ticket, recipient="depot@entrepot.example", await_external=True)
+    receive(answer_raw(to_mail=outgoing_of(first)), mailbox)
+    ticket.refresh_from_db()
+    assert ticket.status == Status.AWAITING_EXTERNAL
+    receive(
+        answer_raw(to_mail=outgoing_of(second), sender="depot@entrepot.example"),
+        mailbox,
+    )
+    ticket.refresh_from_db()
+    assert ticket.status == Status.TO_PROCESS
+
+
+def test_a_reply_without_the_switch_no_longer_holds_the_request(cast, ticket, mailbox):
+    first = _solicit(cast, ticket, await_external=True)
+    second = _solicit(cast, ticket, recipient="depot@entrepot.example", await_external=True)
+    receive(answer_raw(to_mail=outgoing_of(second), sender="depot@entrepot.example"), mailbox)
+    # The agent writes again to the depot without asking the request to wait for it.
+    solicitation_reply(
+        solicitation=second, author=cast.boutique_agent, subject="Re: Colis", body_text="Merci"
+    )
+    receive(answer_raw(to_mail=outgoing_of(first)), mailbox)
+    ticket.refresh_from_db()
+    assert ticket.status == Status.TO_PROCESS

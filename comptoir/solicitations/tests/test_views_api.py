@@ -168,7 +168,9 @@ def test_suggestions_rank_addresses_by_use_in_the_workspace(agent_client, api, c
         SUPPLIER,
     ]
     filtered = agent_client.get(f"/tickets/{ticket.pk}/solicit/recipients/?q=ENTREPOT")
-    assert filtered.json()["results"] == [{"address": "depot@entrepot.example", "uses": 2}]
+    assert filtered.json()["results"] == [
+        {"address": "depot@entrepot.example", "uses": 2, "label": "2 sollicitations"}
+    ]
     from_api = api("GET", f"/tickets/{ticket.pk}/solicitations/recipients?q=four")
     assert [(r["address"], r["uses"]) for r in from_api.json()] == [
         ("compta@fournisseur.example", 3)

@@ -51,7 +51,6 @@
 
   function render(box, results) {
     var p = parts(box);
-    var label = box.getAttribute("data-i18n-uses") || "{count}";
     p.list.innerHTML = "";
     results.forEach(function (result, i) {
       var li = document.createElement("li");
@@ -63,7 +62,7 @@
       address.textContent = result.address;
       var uses = document.createElement("span");
       uses.className = "combobox__uses";
-      uses.textContent = label.replace("{count}", String(result.uses));
+      uses.textContent = result.label || String(result.uses);
       li.appendChild(address);
       li.appendChild(uses);
       p.list.appendChild(li);
