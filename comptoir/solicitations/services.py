@@ -17,14 +17,13 @@ from django.utils.translation import gettext as _
 from comptoir.accounts.models import User
 from comptoir.accounts.rights import Right, has_right
 from comptoir.channels.email import ids
-from comptoir.channels.email.composed_mail import answer_ids, mail_bodies, message_record_mail
+from comptoir.channels.email.composed_mail import agent_mail_add, agent_mail_queued, answer_ids
 from comptoir.channels.email.models import Mailbox
 from comptoir.channels.email.outbound import (
     InvalidEmail,
     address_only,
     check_header_value,
     email_send,
-    from_address_for,
 )
 from comptoir.channels.email.replies import reply_recipient, template_attachments
 from comptoir.core import clock
@@ -32,7 +31,7 @@ from comptoir.core.errors import DomainError, NotAllowed
 from comptoir.solicitations.models import Solicitation, SolicitationMessage, SolicitationStatus
 from comptoir.tickets.composed import composed_clean
 from comptoir.tickets.models import Event, EventKind, Message, MessageKind, Status, Ticket
-from comptoir.tickets.services import NewAttachment, message_add, ticket_change_status
+from comptoir.tickets.services import NewAttachment, ticket_change_status
 
 
 def recipient_clean(*, ticket: Ticket, recipient: str) -> str:
@@ -126,39 +125,25 @@ def _send(
         attachments=files,
         empty_error=_("The message is empty."),
     )
-    from comptoir.responses.merge import render_outgoing
-
-    # The history link, if the text names it, is issued for the solicited person, now.
-    rendered = render_outgoing(
-        ticket=ticket,
-        agent=author,
-        body_html=composed.body_html,
-        body_text=composed.body_text if body_text.strip() or not composed.body_html else "",
-        recipient=solicitation.recipient_email,
-        now=now,
-    )
-    html, text = mail_bodies(rendered)
-    sender = from_address_for(tenant=ticket.tenant_id, ticket=ticket)
+    # The history link, if the text names it, is issued for the solicited person.
     in_reply_to, references = _thread_refs(solicitation)
-    message = message_add(
+    mail = agent_mail_add(
         ticket=ticket,
-        kind=MessageKind.SOLICITATION_OUT,
         author=author,
-        body_text=text,
-        body_html=html,
-        sender_email=address_only(sender),
-        sender_name=author.get_full_name() or str(author),
-        to=[solicitation.recipient_email],
-        attachments=composed.attachments,
+        composed=composed,
+        typed_text=body_text,
+        recipient=solicitation.recipient_email,
+        kind=MessageKind.SOLICITATION_OUT,
         now=now,
     )
+    message = mail.message
     SolicitationMessage.objects.create(solicitation=solicitation, message=message)
     outgoing = email_send(
         tenant=ticket.tenant_id,
         to=[solicitation.recipient_email],
         subject=subject,
-        body_text=text,
-        body_html=html,
+        body_text=message.body_text,
+        body_html=message.body_html,
         kind="solicitation",
         idempotency_key=f"solicitation:{message.pk}",
         ticket=ticket,
@@ -166,12 +151,11 @@ def _send(
         in_reply_to=in_reply_to,
         references=references,
         attachments=list(message.attachments.order_by("id")),
-        from_email=sender,
+        from_email=mail.sender,
         subject_token=ids.thread_token(ticket.tenant_id, ticket.number, solicitation.number),
         now=now,
     )
-    message_record_mail(message, outgoing)
-    rendered.attach(message)
+    agent_mail_queued(mail, outgoing)
     return message
 
 

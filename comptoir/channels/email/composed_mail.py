@@ -6,12 +6,17 @@ way through the one door (`outbound.email_send`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
+from comptoir.accounts.models import User
 from comptoir.channels.email.models import OutgoingEmail
-from comptoir.channels.email.outbound import valid_message_ids
+from comptoir.channels.email.outbound import address_only, from_address_for, valid_message_ids
 from comptoir.core.sanitize import html_to_text
-from comptoir.tickets.models import Message
+from comptoir.tickets.composed import Composed
+from comptoir.tickets.models import Message, Ticket
+from comptoir.tickets.services import message_add
 
 if TYPE_CHECKING:
     from comptoir.responses.merge import RenderedMessage
@@ -55,3 +60,62 @@ def message_record_mail(message: Message, outgoing: OutgoingEmail) -> None:
     message.in_reply_to = outgoing.in_reply_to
     message.references = outgoing.references
     message.save(update_fields=["message_id", "subject", "in_reply_to", "references"])
+
+
+@dataclass(frozen=True)
+class AgentMail:
+    """An agent's email recorded on the ticket, before the outbox queues it."""
+
+    message: Message
+    rendered: RenderedMessage
+    sender: str  # the From address
+
+
+def agent_mail_add(
+    *,
+    ticket: Ticket,
+    author: User,
+    composed: Composed,
+    typed_text: str,
+    recipient: str,
+    kind: str,
+    now: datetime,
+) -> AgentMail:
+    """Render the agent's text for `recipient` and add it to the ticket as a `kind` message.
+
+    Call it in the sending transaction with the send time: a `{{ticket.history_link}}` is
+    issued then, cut off at that time, and rolled back with the mail if anything fails.
+    `typed_text`: what the agent typed as plain text (a text derived from the HTML is derived
+    again from the rendered HTML).
+    """
+    from comptoir.responses.merge import render_outgoing
+
+    rendered = render_outgoing(
+        ticket=ticket,
+        agent=author,
+        body_html=composed.body_html,
+        body_text=composed.body_text if typed_text.strip() or not composed.body_html else "",
+        recipient=recipient,
+        now=now,
+    )
+    html, text = mail_bodies(rendered)
+    sender = from_address_for(tenant=ticket.tenant_id, ticket=ticket)
+    message = message_add(
+        ticket=ticket,
+        kind=kind,
+        author=author,
+        body_text=text,
+        body_html=html,
+        sender_email=address_only(sender),
+        sender_name=author.get_full_name() or str(author),
+        to=[recipient],
+        attachments=composed.attachments,
+        now=now,
+    )
+    return AgentMail(message=message, rendered=rendered, sender=sender)
+
+
+def agent_mail_queued(mail: AgentMail, outgoing: OutgoingEmail) -> None:
+    """The outbox queued the mail: the message takes its ids, the history link its message."""
+    message_record_mail(mail.message, outgoing)
+    mail.rendered.attach(mail.message)

@@ -16,11 +16,9 @@ from django.utils.translation import gettext as _
 
 from comptoir.accounts.models import User
 from comptoir.accounts.rights import Right, has_right
-from comptoir.channels.email.composed_mail import answer_ids, mail_bodies, message_record_mail
+from comptoir.channels.email.composed_mail import agent_mail_add, agent_mail_queued, answer_ids
 from comptoir.channels.email.outbound import (
-    address_only,
     email_send,
-    from_address_for,
 )
 from comptoir.contacts.models import ContactIdentity, IdentityKind
 from comptoir.core import clock
@@ -28,7 +26,7 @@ from comptoir.core.errors import Conflict, DomainError, NotAllowed, NotFound
 from comptoir.tickets.composed import composed_clean
 from comptoir.tickets.models import Message, MessageKind, Status, Ticket
 from comptoir.tickets.selectors import contact_visible_messages
-from comptoir.tickets.services import NewAttachment, message_add, ticket_change_status
+from comptoir.tickets.services import NewAttachment, ticket_change_status
 
 
 def reply_recipient(*, ticket: Ticket) -> str:
@@ -172,41 +170,23 @@ def ticket_reply(
         raise DomainError(
             _("This request has no email address to reply to: link a contact with an email first.")
         )
-    from comptoir.responses.merge import render_outgoing
-
-    # At send time, in this transaction: the history link's cut-off is the send time, and
-    # it is rolled back with the reply if anything below fails.
-    rendered = render_outgoing(
+    mail = agent_mail_add(
         ticket=ticket,
-        agent=author,
-        body_html=composed.body_html,
-        # A text the agent wrote is rendered as such; one derived from the HTML is derived
-        # again from the rendered HTML.
-        body_text=composed.body_text if body_text.strip() or not composed.body_html else "",
-        recipient=recipient,
-        now=now,
-    )
-    body_html, body_text = mail_bodies(rendered)
-    sender = from_address_for(tenant=ticket.tenant_id, ticket=ticket)
-    in_reply_to, references = _thread_of(ticket)
-    message = message_add(
-        ticket=ticket,
-        kind=MessageKind.OUTBOUND,
         author=author,
-        body_text=body_text,
-        body_html=body_html,
-        sender_email=address_only(sender),
-        sender_name=author.get_full_name() or str(author),
-        to=[recipient],
-        attachments=composed.attachments,
+        composed=composed,
+        typed_text=body_text,
+        recipient=recipient,
+        kind=MessageKind.OUTBOUND,
         now=now,
     )
+    message = mail.message
+    in_reply_to, references = _thread_of(ticket)
     outgoing = email_send(
         tenant=ticket.tenant_id,
         to=[recipient],
         subject=reply_subject(ticket.subject),
-        body_text=body_text,
-        body_html=body_html,
+        body_text=message.body_text,
+        body_html=message.body_html,
         kind="reply",
         idempotency_key=f"reply:{message.pk}",
         ticket=ticket,
@@ -214,10 +194,9 @@ def ticket_reply(
         in_reply_to=in_reply_to,
         references=references,
         attachments=list(message.attachments.order_by("id")),
-        from_email=sender,
+        from_email=mail.sender,
         now=now,
     )
-    message_record_mail(message, outgoing)
-    rendered.attach(message)
+    agent_mail_queued(mail, outgoing)
     ticket_change_status(ticket=ticket, status=Status.AWAITING_CONTACT, author=author, now=now)
     return message
