@@ -13,6 +13,7 @@ from comptoir.api.schemas import ErrorOut, MessageOut, ValidationErrorOut
 from comptoir.channels.email.api_replies import ComposedIn, attachments_in, message_out
 from comptoir.core.errors import NotFound
 from comptoir.solicitations.selectors import (
+    Suggestion,
     Thread,
     recipient_suggestions,
     solicitation_get,
@@ -187,7 +188,7 @@ class SuggestionsQuery(Schema):
 )
 def solicitations_recipients(
     request: HttpRequest, ticket_id: int, filters: Query[SuggestionsQuery]
-) -> list[dict[str, Any]]:
+) -> list[Suggestion]:
     user = agent(request)
     ticket = ticket_get(user=user, ticket_id=ticket_id)
     try:

@@ -7,6 +7,8 @@ the agent's tenant and workspaces.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypedDict
 
 from django.db.models import Count, Max, QuerySet
 
@@ -18,6 +20,12 @@ from comptoir.tickets.models import Message, Ticket
 from comptoir.tickets.selectors import ticket_get
 
 SUGGESTIONS = 8
+
+
+class Suggestion(TypedDict):
+    address: str
+    uses: int  # solicitations sent to it in the workspace
+    last_used_at: datetime
 
 
 @dataclass
@@ -74,7 +82,7 @@ def ticket_threads(*, ticket: Ticket, solicitation_ids: list[int] | None = None)
 
 def recipient_suggestions(
     *, user: User, workspace_id: int, query: str = "", limit: int = SUGGESTIONS
-) -> list[dict[str, object]]:
+) -> list[Suggestion]:
     """Addresses already solicited in the workspace, most used first, matching `query`.
 
     A use is one solicitation sent to the address; ties go to the most recent. The agent
@@ -92,6 +100,6 @@ def recipient_suggestions(
         .order_by("-uses", "-last_used", "recipient_email")[: max(1, min(limit, 50))]
     )
     return [
-        {"address": r["recipient_email"], "uses": r["uses"], "last_used_at": r["last_used"]}
+        Suggestion(address=r["recipient_email"], uses=r["uses"], last_used_at=r["last_used"])
         for r in ranked
     ]
