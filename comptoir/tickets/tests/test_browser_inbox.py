@@ -64,7 +64,12 @@ def _has_unread(ticket: Ticket) -> bool:
 
 
 def _pause(page: Page) -> None:
-    """Stop the page's clock where it is: timers fire only when the test moves time."""
+    """Stop the clock before the ticket opens: timers fire only when the test moves time.
+
+    Paused on the inbox, the clock stays paused through the navigation, so the ticket page
+    starts at a known time: pausing on the ticket page itself let an unknown stretch of real
+    time (long on a loaded machine) count as time on screen, or even go back.
+    """
     # A moment ahead of the page's clock, which keeps running until then; a number would be
     # read as seconds, hence the datetime.
     now_ms = page.evaluate("Date.now()")
@@ -91,8 +96,8 @@ def test_a_one_second_look_leaves_the_ticket_unread_three_seconds_read_it(page, 
     expect(row).to_have_class(re.compile(r"\bis-unread\b"))
     expect(row.locator(".unread-badge")).to_be_visible()
 
-    _open_ticket(page, "Colis abîmé")
     _pause(page)
+    _open_ticket(page, "Colis abîmé")
     state = page.locator("#read-state")
     expect(state).to_have_attribute("data-unread", "1")
     expect(state.locator(".readstate__badge")).to_be_visible()
@@ -102,13 +107,10 @@ def test_a_one_second_look_leaves_the_ticket_unread_three_seconds_read_it(page, 
     assert _has_unread(ticket), "a one-second look marked the ticket read"
 
     _open_ticket(page, "Colis abîmé")
-    _pause(page)
-    # The page's clock ran for real between the load and the pause (longer on a loaded
-    # machine): the steps leave a second of margin for it.
-    page.clock.run_for(2000)
+    page.clock.run_for(2500)
     expect(state).to_have_attribute("data-unread", "1")
     assert _has_unread(ticket)
-    page.clock.run_for(1100)  # 3.1 s on screen
+    page.clock.run_for(600)  # 3.1 s on screen
     expect(state).to_have_attribute("data-unread", "0")
     expect(state.locator("form button[type=submit]")).to_be_visible()
     assert not _has_unread(ticket)
@@ -123,17 +125,16 @@ def test_a_one_second_look_leaves_the_ticket_unread_three_seconds_read_it(page, 
 def test_time_on_a_hidden_tab_does_not_count(page, cast):
     ticket = _ticket(cast.boutique_queue, "Facture en double", minutes_ago=5, unread=True)
     _login_with_clock(page, cast.boutique_agent)
-    _open_ticket(page, "Facture en double")
     _pause(page)
-    page.clock.run_for(1500)
+    _open_ticket(page, "Facture en double")
+    page.clock.run_for(2000)
     _set_visibility(page, "hidden")
     page.clock.run_for(10_000)
     assert _has_unread(ticket), "time on a hidden tab counted"
     _set_visibility(page, "visible")
-    # 2.3 s visible, plus what ran before the pause (up to ~0.7 s on a loaded machine).
-    page.clock.run_for(800)
+    page.clock.run_for(900)
     assert _has_unread(ticket)
-    page.clock.run_for(900)  # 1.5 + 1.7 s visible
+    page.clock.run_for(200)  # 2 + 1.1 s visible
     expect(page.locator("#read-state")).to_have_attribute("data-unread", "0")
     assert not _has_unread(ticket)
 
