@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from comptoir.accounts.models import Queue, Team
+from comptoir.core.files import upload_content_type
 from comptoir.responses.services import NewTemplateFile
 
 # Inline images the editor turned into files at submit: named after their content id.
@@ -75,18 +76,18 @@ class TemplateForm(forms.Form):
     def new_files(self) -> list[NewTemplateFile]:
         """Attachments and inline images of the submitted form, as the services take them."""
         files = [
-            NewTemplateFile(f.name, f.read(), f.content_type or "application/octet-stream")
+            NewTemplateFile(f.name, f.read(), upload_content_type(f))
             for f in self.cleaned_data.get("attachments") or []
         ]
         for f in self.cleaned_data.get("inline_images") or []:
             match = _INLINE_NAME.match(f.name or "")
-            if match is None or not (f.content_type or "").startswith("image/"):
+            if match is None or not upload_content_type(f).startswith("image/"):
                 continue
             files.append(
                 NewTemplateFile(
                     "image" + (match.group(2) or ""),
                     f.read(),
-                    f.content_type,
+                    upload_content_type(f),
                     is_inline=True,
                     content_id=match.group(1),
                 )

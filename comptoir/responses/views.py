@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, cast
 
 from django.contrib.auth.decorators import login_required
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from comptoir.accounts.models import User, Workspace
 from comptoir.core.errors import DomainError, NotAllowed, NotFound
+from comptoir.core.files import safe_file_response
 from comptoir.core.htmx import render_page_or_partial
 from comptoir.core.sanitize import html_to_text, sanitize_html
 from comptoir.responses import merge
@@ -45,7 +45,6 @@ from comptoir.responses.services import (
 from comptoir.tickets.selectors import ticket_get
 
 TEMPLATES_PER_PAGE = 25
-_SAFE_CONTENT_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+$")
 
 
 def _agent(request: HttpRequest) -> User:
@@ -309,23 +308,6 @@ def template_attachment_download(request: HttpRequest, template_attachment_id: i
     except NotFound as exc:
         raise Http404 from exc
     return safe_file_response(attachment.file, attachment.filename, attachment.content_type)
-
-
-def safe_file_response(file: Any, filename: str, content_type: str) -> FileResponse:
-    """A stored file as a download with nosniff and a sandboxing CSP (images still show)."""
-    try:
-        handle = file.open("rb")
-    except (FileNotFoundError, ValueError) as exc:
-        raise Http404 from exc
-    if not _SAFE_CONTENT_TYPE.match(content_type or ""):
-        content_type = "application/octet-stream"
-    response = FileResponse(
-        handle, as_attachment=True, filename=filename, content_type=content_type
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-cache"
-    return response
 
 
 @login_required

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET
 
 from comptoir.accounts.views import client_ip
 from comptoir.core import ratelimit
+from comptoir.core.files import safe_file_response
 from comptoir.core.sanitize import sanitize_html
 from comptoir.responses.history_link import (
     LinkRefused,
@@ -29,7 +30,6 @@ from comptoir.responses.history_link import (
     history_link_open,
     history_messages,
 )
-from comptoir.responses.views import safe_file_response
 from comptoir.tickets.models import Message
 
 _R = TypeVar("_R", bound=HttpResponseBase)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from datetime import datetime
 from typing import Any, cast
@@ -25,6 +24,7 @@ from comptoir.channels.email.outbound import outgoing_status_for_messages
 from comptoir.channels.email.replies import reply_recipient
 from comptoir.channels.email.selectors_inbound import messages_with_original
 from comptoir.core.errors import NotFound
+from comptoir.core.files import safe_file_response
 from comptoir.core.htmx import render_page_or_partial, wants_partial
 from comptoir.solicitations.timeline import group_threads
 from comptoir.tickets.event_sentences import contact_sentence, transfer_sentence
@@ -61,7 +61,6 @@ TIMELINE_SHOW = ("all", "messages", "events")
 # Histories longer than this open folded: the first item, a link, the latest items.
 TIMELINE_FOLD_AT = 40
 TIMELINE_KEEP_LATEST = 25
-_SAFE_CONTENT_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+$")
 
 
 def _page_number(value: str | None) -> int:
@@ -343,17 +342,4 @@ def attachment_download(request: HttpRequest, attachment_id: int) -> FileRespons
         attachment = attachment_get(user=_agent(request), attachment_id=attachment_id)
     except NotFound as exc:
         raise Http404 from exc
-    try:
-        handle = attachment.file.open("rb")
-    except (FileNotFoundError, ValueError) as exc:
-        raise Http404 from exc
-    content_type = attachment.content_type
-    if not _SAFE_CONTENT_TYPE.match(content_type or ""):
-        content_type = "application/octet-stream"
-    response = FileResponse(
-        handle, as_attachment=True, filename=attachment.filename, content_type=content_type
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-cache"
-    return response
+    return safe_file_response(attachment.file, attachment.filename, attachment.content_type)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, cast
 
 from django import forms
@@ -27,6 +26,7 @@ from comptoir.channels.email.replies import (
 from comptoir.channels.email.selectors_inbound import inbound_original
 from comptoir.channels.email.templatetags.composer import MAIL_CHANNELS
 from comptoir.core.errors import DomainError, NotFound
+from comptoir.core.files import upload_content_type
 from comptoir.core.sanitize import sanitize_html
 from comptoir.tickets.models import Message, Ticket
 from comptoir.tickets.notes import note_add
@@ -91,7 +91,7 @@ class ComposerForm(forms.Form):
     def new_attachments(self) -> list[NewAttachment]:
         data = self.cleaned_data
         files = [
-            NewAttachment(filename=f.name, content=f.read(), content_type=_content_type(f))
+            NewAttachment(filename=f.name, content=f.read(), content_type=upload_content_type(f))
             for f in data["attachments"]
         ]
         for f, cid in zip(data["inline_images"], (data["inline_cids"] or "").split(), strict=True):
@@ -99,20 +99,12 @@ class ComposerForm(forms.Form):
                 NewAttachment(
                     filename=f.name,
                     content=f.read(),
-                    content_type=_content_type(f),
+                    content_type=upload_content_type(f),
                     content_id=cid,
                     is_inline=True,
                 )
             )
         return files
-
-
-_CONTENT_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+$")
-
-
-def _content_type(upload: Any) -> str:
-    value = (getattr(upload, "content_type", "") or "").strip().lower()
-    return value if _CONTENT_TYPE.match(value) else "application/octet-stream"
 
 
 def _is_htmx(request: HttpRequest) -> bool:
