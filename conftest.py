@@ -15,6 +15,24 @@ def cast(db):
 
 
 @pytest.fixture
+def external(cast):
+    """An external agent (a partner company's) of the Boutique workspace."""
+    from comptoir.accounts.rights import RoleCode
+    from comptoir.accounts.services import agent_create, membership_set
+    from comptoir.testing.cast import PASSWORD
+
+    user = agent_create(
+        tenant=cast.tenant,
+        email="xavier@partner.test",
+        password=PASSWORD,
+        first_name="Xavier",
+        last_name="Partner",
+    )
+    membership_set(user=user, workspace=cast.boutique, role=RoleCode.EXTERNAL_AGENT)
+    return user
+
+
+@pytest.fixture
 def huey_immediate():
     """Background tasks run inline, in the thread that queues them (after its commit)."""
     from huey.contrib.djhuey import HUEY

@@ -7,10 +7,8 @@ import pytest
 
 from comptoir.accounts.models import Role
 from comptoir.accounts.rights import Right, RoleCode
-from comptoir.accounts.services import agent_create, membership_set
 from comptoir.contacts.models import ContactIdentity
 from comptoir.contacts.services import contact_create
-from comptoir.testing.cast import PASSWORD
 from comptoir.tickets.models import ContactReason, Event, EventKind, Status
 from comptoir.tickets.services import ticket_create
 
@@ -26,19 +24,6 @@ def ticket(cast):
         requester_email="bob@example.com",
         requester_name="Bob Leponge",
     )
-
-
-@pytest.fixture
-def external(cast):
-    user = agent_create(
-        tenant=cast.tenant,
-        email="xavier@partner.test",
-        password=PASSWORD,
-        first_name="Xavier",
-        last_name="Partner",
-    )
-    membership_set(user=user, workspace=cast.boutique, role=RoleCode.EXTERNAL_AGENT)
-    return user
 
 
 def _english(client):

@@ -273,24 +273,20 @@ def test_a_follow_up_citing_only_the_previous_answer_stays_in_the_thread(
     assert _thread_of(ticket)[0] == "first.alice@example.com"
 
 
-def test_an_answer_does_not_undo_a_later_transfer_to_an_external_agent(cast, ticket, mailbox):
-    from comptoir.accounts.rights import RoleCode
-    from comptoir.accounts.services import agent_create, membership_set
+def test_an_answer_does_not_undo_a_later_transfer_to_an_external_agent(
+    cast, ticket, mailbox, external
+):
     from comptoir.tickets.services import ticket_transfer
 
-    partner = agent_create(
-        tenant=cast.tenant, email="partenaire@acme.test", password="x", first_name="Paul"
-    )
-    membership_set(user=partner, workspace=cast.boutique, role=RoleCode.EXTERNAL_AGENT)
     solicitation = _solicit(cast, ticket, await_external=True)
     ticket = Ticket.objects.get(pk=ticket.pk)
-    ticket_transfer(ticket=ticket, to=partner, target="external", author=cast.boutique_agent)
+    ticket_transfer(ticket=ticket, to=external, target="external", author=cast.boutique_agent)
 
     receive(answer_raw(to_mail=outgoing_of(solicitation)), mailbox)
 
     ticket.refresh_from_db()
     assert ticket.status == Status.AWAITING_EXTERNAL
-    assert ticket.assignee == partner
+    assert ticket.assignee == external
 
 
 def test_the_request_waits_for_every_thread_the_agent_asked_to_wait_for(cast, ticket, mailbox):

@@ -12,8 +12,6 @@ import pytest
 from django.core.cache import cache
 from playwright.sync_api import Page, expect
 
-from comptoir.accounts.rights import RoleCode
-from comptoir.accounts.services import agent_create, membership_set
 from comptoir.contacts.models import Contact, ContactIdentity
 from comptoir.contacts.services import contact_create
 from comptoir.testing.browser import login, mark_page, page_was_not_reloaded
@@ -46,19 +44,6 @@ def ticket(cast):
         sender_name="Bob Leponge",
     )
     return ticket
-
-
-@pytest.fixture
-def external(cast):
-    user = agent_create(
-        tenant=cast.tenant,
-        email="xavier@partner.test",
-        password=PASSWORD,
-        first_name="Xavier",
-        last_name="Partner",
-    )
-    membership_set(user=user, workspace=cast.boutique, role=RoleCode.EXTERNAL_AGENT)
-    return user
 
 
 def _open(page: Page, cast, ticket: Ticket) -> None:

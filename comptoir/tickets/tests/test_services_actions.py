@@ -7,11 +7,9 @@ from django.utils import translation
 
 from comptoir.accounts.models import Role
 from comptoir.accounts.rights import Right, RoleCode
-from comptoir.accounts.services import agent_create, membership_set
 from comptoir.contacts.models import ContactIdentity
 from comptoir.contacts.services import contact_create
 from comptoir.core.errors import Conflict, DomainError, NotAllowed
-from comptoir.testing.cast import PASSWORD
 from comptoir.tickets.models import Event, EventKind, InboxCount, Status
 from comptoir.tickets.selectors_actions import (
     contact_reason_pickable,
@@ -38,19 +36,6 @@ def _english():
     # Messages are checked in English; the French catalog translates them for the UI.
     with translation.override("en"):
         yield
-
-
-@pytest.fixture
-def external(cast):
-    user = agent_create(
-        tenant=cast.tenant,
-        email="xavier@partner.test",
-        password=PASSWORD,
-        first_name="Xavier",
-        last_name="Partner",
-    )
-    membership_set(user=user, workspace=cast.boutique, role=RoleCode.EXTERNAL_AGENT)
-    return user
 
 
 @pytest.fixture
