@@ -109,9 +109,10 @@ def _send(
     attachments: Sequence[NewAttachment],
     template_id: int | None,
     template_attachment_ids: Iterable[int],
+    await_external: bool,
     now: datetime,
 ) -> Message:
-    """One agent mail in the thread: render, record the message, queue the email."""
+    """One agent mail in the thread: render, record, queue; the thread waits for an answer."""
     ticket = solicitation.ticket
     files = [
         *attachments,
@@ -156,6 +157,10 @@ def _send(
         now=now,
     )
     agent_mail_queued(mail, outgoing)
+    solicitation.status = SolicitationStatus.WAITING
+    solicitation.last_message_at = now
+    solicitation.save(update_fields=["status", "last_message_at"])
+    _await(ticket, author, solicitation, await_external, now)
     return message
 
 
@@ -249,9 +254,9 @@ def solicitation_send(
         attachments=attachments,
         template_id=template_id,
         template_attachment_ids=template_attachment_ids,
+        await_external=await_external,
         now=now,
     )
-    _await(ticket, author, solicitation, await_external, now)
     return solicitation
 
 
@@ -284,12 +289,9 @@ def solicitation_reply(
         attachments=attachments,
         template_id=template_id,
         template_attachment_ids=template_attachment_ids,
+        await_external=await_external,
         now=now,
     )
-    locked.status = SolicitationStatus.WAITING
-    locked.last_message_at = now
-    locked.save(update_fields=["status", "last_message_at"])
-    _await(ticket, author, locked, await_external, now)
     solicitation.refresh_from_db()
     return message
 
