@@ -125,8 +125,12 @@ if DATABASE_URL:
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            # Django's SQLite backend with a pool of open connections (core/sqlite_pool).
+            "ENGINE": "comptoir.core.sqlite_pool",
             "NAME": str(DATA_DIR / "comptoir.sqlite3"),
+            # Tests run on an in-memory database, as on Django's own engine (pytest-django
+            # only recognises that one by its name).
+            "TEST": {"NAME": ":memory:"},
             "OPTIONS": {
                 # WAL lets the web and the worker read while one writes; IMMEDIATE avoids
                 # "database is locked" upgrades from read to write inside a transaction.
