@@ -41,6 +41,9 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:{base}/mail/%u
 first_valid_uid = 1
+# IDLE learns of new mail from inotify; where it cannot (a loaded machine out of inotify
+# instances), it looks every interval, by default 30 s: longer than any test waits.
+mailbox_idle_check_interval = 1 secs
 {unprivileged}
 passdb {{
   driver = static
