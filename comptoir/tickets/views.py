@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime
 from typing import Any, cast
 
 from django.conf import settings
@@ -12,27 +11,19 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.formats import get_format
-from django.utils.html import linebreaks
-from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from comptoir.accounts.models import User
 from comptoir.accounts.selectors import queue_list, workspace_list
-from comptoir.channels.email.outbound import outgoing_status_for_messages
 from comptoir.channels.email.replies import reply_recipient
-from comptoir.channels.email.selectors_inbound import messages_with_original
 from comptoir.core.errors import NotFound
 from comptoir.core.files import safe_file_response
 from comptoir.core.htmx import render_page_or_partial, wants_partial
 from comptoir.solicitations.timeline import group_threads
-from comptoir.tickets.event_sentences import contact_sentence, transfer_sentence
 from comptoir.tickets.models import (
     Channel,
-    Event,
-    EventKind,
-    MessageKind,
     Priority,
     Status,
     Ticket,
@@ -55,7 +46,7 @@ from comptoir.tickets.selectors import (
     ticket_timeline_folded,
     unread_count,
 )
-from comptoir.tickets.templatetags.ticket_extras import message_html
+from comptoir.tickets.timeline_rows import timeline_rows
 
 TIMELINE_SHOW = ("all", "messages", "events")
 # Histories longer than this open folded: the first item, a link, the latest items.
@@ -177,86 +168,6 @@ def _prepare_inbox_rows(tickets: list[Ticket], workspace_names: dict[int, str]) 
         ticket.workspace_name = ticket.row["workspace"]  # type: ignore[attr-defined]
 
 
-def _label(choices: type[Status] | type[Priority], value: Any) -> str:
-    try:
-        return str(choices(value).label)
-    except ValueError:
-        return str(value or "")
-
-
-def _event_date(value: Any) -> str:
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        return str(value or "—")
-    return dateformat.format(timezone.localtime(moment), get_format("SHORT_DATETIME_FORMAT"))
-
-
-def event_sentence(event: Event) -> str:
-    """One readable line for a history event (without its author and time)."""
-    data = event.data or {}
-    kind = event.kind
-    if kind == EventKind.CREATED:
-        channel = data.get("channel")
-        if channel in Channel.values:
-            return _("Request created (channel: %(channel)s)") % {"channel": Channel(channel).label}
-        return _("Request created")
-    if kind == EventKind.STATUS:
-        return _("Status changed from %(old)s to %(new)s") % {
-            "old": _label(Status, data.get("old")),
-            "new": _label(Status, data.get("new")),
-        }
-    if kind == EventKind.ASSIGNMENT:
-        old, new = data.get("old") or "", data.get("new") or ""
-        if new and old:
-            return _("Reassigned from %(old)s to %(new)s") % {"old": old, "new": new}
-        if new:
-            return _("Assigned to %(new)s") % {"new": new}
-        return _("Unassigned (was %(old)s)") % {"old": old or "—"}
-    if kind == EventKind.QUALIFICATION:
-        parts = []
-        changes = data.get("changes") or {}
-        if "priority" in changes:
-            parts.append(
-                _("priority %(old)s → %(new)s")
-                % {
-                    "old": _label(Priority, changes["priority"].get("old")),
-                    "new": _label(Priority, changes["priority"].get("new")),
-                }
-            )
-        if "contact_reason" in changes:
-            parts.append(
-                _("contact reason %(old)s → %(new)s")
-                % {
-                    "old": changes["contact_reason"].get("old") or "—",
-                    "new": changes["contact_reason"].get("new") or "—",
-                }
-            )
-        return _("Qualified: %(changes)s") % {"changes": ", ".join(parts) or "—"}
-    if kind == EventKind.SUBJECT:
-        return _("Subject changed from “%(old)s” to “%(new)s”") % {
-            "old": data.get("old", ""),
-            "new": data.get("new", ""),
-        }
-    if kind == EventKind.CONTACT:
-        return contact_sentence(data)
-    if kind == EventKind.TRANSFER:
-        return transfer_sentence(data)
-    if kind == EventKind.UNREAD:
-        return _("Marked as unread")
-    if kind == EventKind.HISTORY_LINK:
-        return _("Link to the exchange history issued for %(to)s, valid until %(date)s") % {
-            "to": data.get("recipient") or "—",
-            "date": _event_date(data.get("expires_at")),
-        }
-    if kind == EventKind.WAITING_MESSAGE:
-        return _("Waiting message “%(title)s” sent to %(to)s") % {
-            "title": data.get("title", ""),
-            "to": data.get("to", ""),
-        }
-    return event.get_kind_display()
-
-
 @login_required
 @require_GET
 def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
@@ -271,58 +182,18 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     # A long history opens on its first item and its latest ones, as mail clients fold a
     # long thread: the page stays fast to render and the agent lands on what is new.
     full = request.GET.get("full") == "1"
-    timeline, hidden_count = ticket_timeline_folded(
+    timeline = ticket_timeline_folded(
         ticket=ticket,
         kinds=show,
         fold_at=None if full else TIMELINE_FOLD_AT,
         keep_latest=TIMELINE_KEEP_LATEST,
     )
-    message_ids = [item.message.pk for item in timeline if item.message]
-    sending = outgoing_status_for_messages(message_ids)
-    originals = messages_with_original(message_ids=message_ids)
-    # Labels and times computed once here: in the template, each `get_kind_display` rebuilds
-    # the choices dict and each date filter looks its format up again.
-    kind_labels = {value: str(label) for value, label in MessageKind.choices}
-    time_format = get_format("SHORT_DATETIME_FORMAT")
-    rows = []
-    for item in timeline:
-        created = timezone.localtime(item.created_at)
-        row: dict[str, Any] = {
-            "item": item,
-            "sentence": "",
-            "delivery": None,
-            "has_original": False,
-            "kind_label": "",
-            "attachments": [],
-            "body": "",
-            "time_iso": created.isoformat(),
-            "time_label": dateformat.format(created, time_format),
-        }
-        message = item.message
-        if message is None:
-            row["sentence"] = event_sentence(item.event) if item.event else ""
-        else:
-            # Read once here: each `m.attachments.all` in the template builds a related
-            # manager and a queryset again.
-            attachments = (
-                list(item.attachments)
-                if item.attachments is not None
-                else list(message.attachments.all())
-            )
-            row["attachments"] = attachments
-            row["body"] = (
-                message_html(message, attachments)
-                if message.body_html
-                else mark_safe(linebreaks(message.body_text, autoescape=True))
-            )
-            row["delivery"] = sending.get(message.pk)
-            row["has_original"] = message.pk in originals
-            row["kind_label"] = kind_labels.get(message.kind, "")
-        rows.append(row)
     context = {
         "ticket": ticket,
-        "rows": group_threads(ticket=ticket, rows=rows),
-        "hidden_count": hidden_count,
+        "rows": group_threads(ticket=ticket, rows=timeline_rows(timeline.items)),
+        "hidden_count": timeline.hidden_count,
+        # The composer's collision check, known from the timeline without a query.
+        "newest_message_id": timeline.newest_message_id,
         "reply_to_address": reply_recipient(ticket=ticket),
         "show": show,
         "show_choices": [

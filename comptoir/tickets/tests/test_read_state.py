@@ -8,6 +8,7 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
+from comptoir.tickets.event_sentences import event_sentence
 from comptoir.tickets.models import Event, EventKind, MessageKind, MessageRead, Status, Ticket
 from comptoir.tickets.services import (
     message_add,
@@ -16,7 +17,6 @@ from comptoir.tickets.services import (
     ticket_mark_read,
     ticket_mark_unread,
 )
-from comptoir.tickets.views import event_sentence
 
 pytestmark = pytest.mark.django_db
 

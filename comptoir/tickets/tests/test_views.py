@@ -303,8 +303,10 @@ def test_ticket_page_shows_header_and_timeline_oldest_first(boutique, cast):
     assert "<strong>le transporteur</strong>" in body
     assert "tl-message--note" in body
     assert body.index("Mon colis") < body.index("le transporteur")
-    sentences = [row["sentence"] for row in response.context["rows"] if row["sentence"]]
-    assert len(sentences) == 4
+    # One readable sentence per event (created, assignment, status, subject).
+    assert body.count('class="tl-event__text"') == 4
+    for sentence in ("Attribuée à", "Statut changé de", "Objet modifié de"):
+        assert sentence in body
 
 
 def test_plain_text_bodies_are_escaped(boutique, cast):
