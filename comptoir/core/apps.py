@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class CoreConfig(AppConfig):
     name = "comptoir.core"
     label = "core"
+
+    def ready(self) -> None:
+        from comptoir.core.templating.i18n import install_literal_translate
+
+        install_literal_translate()

@@ -1,0 +1,1 @@
+"""Faster versions of Django template tags the agent pages use by the hundred per page."""
