@@ -7,5 +7,7 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from comptoir.core.templating.i18n import install_literal_translate
+        from comptoir.core.templating.urls import install_url_shapes
 
         install_literal_translate()
+        install_url_shapes()
