@@ -22,13 +22,13 @@ from comptoir.responses.history_link import (
     history_link_url,
 )
 from comptoir.responses.models import HistoryLink, ResponseTemplate
+from comptoir.responses.picker import template_choices_for_ticket
 from comptoir.responses.selectors import (
     history_link_get,
     history_links_for_ticket,
     template_for_ticket,
     template_get,
     template_list,
-    templates_for_ticket,
 )
 from comptoir.responses.services import (
     NewTemplateFile,
@@ -289,7 +289,8 @@ def templates_delete(request: HttpRequest, template_id: int) -> HttpResponse:
 def tickets_templates(request: HttpRequest, ticket_id: int) -> list[dict[str, Any]]:
     user = agent(request)
     ticket = ticket_get(user=user, ticket_id=ticket_id)
-    return [{"id": t.pk, "name": t.name} for t in templates_for_ticket(user=user, ticket=ticket)]
+    choices = template_choices_for_ticket(user=user, ticket=ticket)
+    return [{"id": t.pk, "name": t.name} for t in choices]
 
 
 @router.get(

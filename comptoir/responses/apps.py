@@ -6,3 +6,8 @@ class ResponsesConfig(AppConfig):
     name = "comptoir.responses"
     label = "responses"
     verbose_name = _("Response templates")
+
+    def ready(self) -> None:
+        from comptoir.responses import picker
+
+        picker.connect()

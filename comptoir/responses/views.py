@@ -23,6 +23,7 @@ from comptoir.responses import merge
 from comptoir.responses.forms import TemplateForm
 from comptoir.responses.history_link import history_link_revoke
 from comptoir.responses.models import ResponseTemplate
+from comptoir.responses.picker import template_choices_for_ticket
 from comptoir.responses.selectors import (
     history_link_get,
     history_links_for_ticket,
@@ -32,7 +33,6 @@ from comptoir.responses.selectors import (
     template_for_ticket,
     template_get,
     template_list,
-    templates_for_ticket,
 )
 from comptoir.responses.services import (
     editor_body_to_cid,
@@ -292,7 +292,7 @@ def ticket_templates(request: HttpRequest, ticket_id: int) -> JsonResponse:
             "name": t.name,
             "render_url": reverse("template_render", args=[t.pk]) + f"?ticket={ticket.pk}",
         }
-        for t in templates_for_ticket(user=user, ticket=ticket)
+        for t in template_choices_for_ticket(user=user, ticket=ticket)
     ]
     return JsonResponse({"templates": items})
 

@@ -16,6 +16,6 @@ def composer_templates(context: Any, ticket: Any) -> list[Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return []
-    from comptoir.responses.selectors import templates_for_ticket
+    from comptoir.responses.picker import template_choices_for_ticket
 
-    return templates_for_ticket(user=user, ticket=ticket)
+    return template_choices_for_ticket(user=user, ticket=ticket)

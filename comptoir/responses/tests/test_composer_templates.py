@@ -7,6 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from comptoir.accounts.models import Queue
 from comptoir.accounts.services import token_create
 from comptoir.api.tests.conftest import ApiClient
 from comptoir.channels.email.delivery import outgoing_deliver
@@ -21,7 +22,7 @@ from comptoir.responses.models import HistoryLink, ResponseTemplate
 from comptoir.responses.services import NewTemplateFile, template_create, template_set_active
 from comptoir.testing.smtp_sink import smtp_sink_fixture  # noqa: F401
 from comptoir.tickets.models import Message, MessageKind
-from comptoir.tickets.services import message_add
+from comptoir.tickets.services import message_add, ticket_create
 
 pytestmark = pytest.mark.django_db
 
@@ -341,3 +342,56 @@ def test_the_api_refuses_a_forged_template_with_422(cast, ticket, template):
     )
     assert response.status_code == 422
     assert _sent_nothing(ticket)
+
+
+# The picker's cache ------------------------------------------------------------------
+
+
+def _picker_names(user, ticket):
+    from comptoir.responses.picker import template_choices_for_ticket
+
+    return [c.name for c in template_choices_for_ticket(user=user, ticket=ticket)]
+
+
+def test_the_picker_follows_template_changes_despite_its_cache(cast, django_assert_num_queries):
+    from comptoir.responses.models import ResponseTemplate
+
+    ticket = ticket_create(queue=cast.boutique_queue, channel="email", subject="Picker")
+    agent = cast.boutique_agent
+    assert _picker_names(agent, ticket) == []
+
+    template = ResponseTemplate.objects.create(
+        tenant=cast.tenant, workspace=cast.boutique, name="Accusé", body_html="<p>x</p>"
+    )
+    assert _picker_names(agent, ticket) == ["Accusé"]
+    # Read again: from the cache, without a query (the agent's rights are already known).
+    with django_assert_num_queries(0):
+        assert _picker_names(agent, ticket) == ["Accusé"]
+
+    other = Queue.objects.create(tenant=cast.tenant, workspace=cast.boutique, name="Autre")
+    template.queues.set([other])  # now for another queue only
+    assert _picker_names(agent, ticket) == []
+    template.queues.set([])
+    template.is_active = False
+    template.save()
+    assert _picker_names(agent, ticket) == []
+    template.is_active = True
+    template.save()
+    template.delete()
+    assert _picker_names(agent, ticket) == []
+
+
+def test_a_team_template_is_offered_to_the_team_only(cast):
+    from comptoir.accounts.models import Team
+    from comptoir.responses.models import ResponseTemplate
+
+    ticket = ticket_create(queue=cast.boutique_queue, channel="email", subject="Équipe")
+    team = Team.objects.create(tenant=cast.tenant, workspace=cast.boutique, name="Retours")
+    template = ResponseTemplate.objects.create(
+        tenant=cast.tenant, workspace=cast.boutique, name="Retour colis", body_html="<p>x</p>"
+    )
+    template.teams.set([team])
+    assert _picker_names(cast.boutique_agent, ticket) == []
+
+    team.members.add(cast.boutique_agent)
+    assert _picker_names(cast.boutique_agent, ticket) == ["Retour colis"]
