@@ -6,30 +6,28 @@ for a workspace without templates. The workspace's active templates (id, name, q
 teams) are kept in the shared cache (Redis, or the file cache of one machine); the agent's
 teams are read per request, and only when a template is restricted to teams.
 
-Invalidation, as for the action bar's choices (tickets/action_choices.py): saving or
-deleting a template, or changing its queues or teams, replaces a version token that is part
-of every key, right away and again after the commit. Writes that bypass signals are not
-seen: entries also expire after `TIMEOUT`. The picker is only a menu: what the agent picks
-is checked again, uncached, by `template_for_ticket`.
+Invalidation, as for the action bar's choices (core/versioned_cache.py): saving or deleting
+a template, or changing its queues or teams, replaces the version token that is part of
+every key. Writes that bypass signals are not seen: entries also expire after `TIMEOUT`.
+The picker is only a menu: what the agent picks is checked again, uncached, by
+`template_for_ticket`.
 """
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.cache import cache
-from django.db import transaction
 from django.db.models import signals
 
 from comptoir.accounts.models import Team, User
 from comptoir.accounts.rights import visible_workspace_ids
+from comptoir.core.versioned_cache import VersionedCache
 from comptoir.responses.models import ResponseTemplate
 from comptoir.tickets.models import Ticket
 
-VERSION_KEY = "template-picker:version"
 TIMEOUT = 300  # seconds; a safety net for writes that bypass signals
+_cache = VersionedCache("template-picker", timeout=TIMEOUT)
 
 
 @dataclass(frozen=True)
@@ -57,23 +55,8 @@ def in_scope(
     return queue_id in queues.get(template_id, ()) or bool(my_teams & teams.get(template_id, set()))
 
 
-def _version() -> str:
-    version = cache.get(VERSION_KEY)
-    if version is None:
-        version = uuid.uuid4().hex
-        cache.set(VERSION_KEY, version, None)
-    return str(version)
-
-
-def _load(workspace_id: int) -> tuple[TemplateChoice, ...]:
-    active = list(
-        ResponseTemplate.objects.filter(workspace_id=workspace_id, is_active=True)
-        .order_by("name", "id")
-        .values_list("pk", "name")
-    )
-    if not active:
-        return ()
-    ids = [pk for pk, _ in active]
+def template_scopes(ids: list[int]) -> tuple[dict[int, set[int]], dict[int, set[int]]]:
+    """The queues and the teams of each of these templates (those restricted to some)."""
     queues: dict[int, set[int]] = {}
     for template_id, queue_id in ResponseTemplate.queues.through.objects.filter(
         responsetemplate_id__in=ids
@@ -84,6 +67,18 @@ def _load(workspace_id: int) -> tuple[TemplateChoice, ...]:
         responsetemplate_id__in=ids
     ).values_list("responsetemplate_id", "team_id"):
         teams.setdefault(template_id, set()).add(team_id)
+    return queues, teams
+
+
+def _load(workspace_id: int) -> tuple[TemplateChoice, ...]:
+    active = list(
+        ResponseTemplate.objects.filter(workspace_id=workspace_id, is_active=True)
+        .order_by("name", "id")
+        .values_list("pk", "name")
+    )
+    if not active:
+        return ()
+    queues, teams = template_scopes([pk for pk, _ in active])
     return tuple(
         TemplateChoice(
             pk=pk,
@@ -97,11 +92,9 @@ def _load(workspace_id: int) -> tuple[TemplateChoice, ...]:
 
 def workspace_template_choices(workspace_id: int) -> tuple[TemplateChoice, ...]:
     """The workspace's active templates, by name (cached; see the module's docstring)."""
-    key = f"template-picker:{_version()}:{workspace_id}"
-    choices = cache.get(key)
-    if not isinstance(choices, tuple):
-        choices = _load(workspace_id)
-        cache.set(key, choices, TIMEOUT)
+    choices: tuple[TemplateChoice, ...] = _cache.get(
+        workspace_id, lambda: _load(workspace_id), tuple
+    )
     return choices
 
 
@@ -128,8 +121,7 @@ def template_choices_for_ticket(*, user: User, ticket: Ticket) -> list[TemplateC
 
 def invalidate() -> None:
     """Forget every workspace's cached templates (now, and again after the commit)."""
-    cache.set(VERSION_KEY, uuid.uuid4().hex, None)
-    transaction.on_commit(lambda: cache.set(VERSION_KEY, uuid.uuid4().hex, None))
+    _cache.invalidate()
 
 
 def _changed(sender: Any, **kwargs: Any) -> None:

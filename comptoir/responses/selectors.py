@@ -8,7 +8,7 @@ from comptoir.accounts.models import Queue, Team, User, Workspace
 from comptoir.accounts.rights import Right, has_right, visible_workspace_ids
 from comptoir.core.errors import NotAllowed, NotFound
 from comptoir.responses.models import HistoryLink, ResponseTemplate, ResponseTemplateAttachment
-from comptoir.responses.picker import in_scope
+from comptoir.responses.picker import in_scope, template_scopes
 from comptoir.tickets.models import Ticket
 
 
@@ -85,17 +85,7 @@ def templates_for_ticket(*, user: User, ticket: Ticket) -> list[ResponseTemplate
     )
     if not active:
         return []
-    ids = [t.pk for t in active]
-    queues: dict[int, set[int]] = {}
-    for template_id, queue_id in ResponseTemplate.queues.through.objects.filter(
-        responsetemplate_id__in=ids
-    ).values_list("responsetemplate_id", "queue_id"):
-        queues.setdefault(template_id, set()).add(queue_id)
-    teams: dict[int, set[int]] = {}
-    for template_id, team_id in ResponseTemplate.teams.through.objects.filter(
-        responsetemplate_id__in=ids
-    ).values_list("responsetemplate_id", "team_id"):
-        teams.setdefault(template_id, set()).add(team_id)
+    queues, teams = template_scopes([t.pk for t in active])
     mine: set[int] = set()
     if teams:
         mine = set(

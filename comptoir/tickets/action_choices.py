@@ -5,32 +5,29 @@ queries and 2 to 3 ms of ORM work per page. They change rarely (a member, a user
 role's rights, a reason), so they are kept in the shared cache (Redis, or the file cache of
 one machine) and dropped whenever one of those rows is saved or deleted.
 
-Invalidation: `post_save`/`post_delete` of Membership, User, Role, ContactReason and
-Workspace replace a global version token that is part of every key, right away and again once
-the transaction commits (a page read by another process between the two could otherwise
-keep the old list under the new token). Writes that bypass signals (`QuerySet.update`,
-`bulk_create`, raw SQL) are not seen: entries also expire after `TIMEOUT`. What the page
+Invalidation (core/versioned_cache.py): `post_save`/`post_delete` of Membership, User, Role,
+ContactReason and Workspace replace the version token that is part of every key. Writes
+that bypass signals (`QuerySet.update`, `bulk_create`, raw SQL) are not seen: entries also
+expire after `TIMEOUT`. What the page
 shows is only a menu: the services check who may really be picked (`ticket_assignees`),
 so a stale entry can at worst offer someone the action then refuses.
 """
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.cache import cache
-from django.db import transaction
 from django.db.models import signals
 
 from comptoir.accounts.models import Membership, Role, User, Workspace
 from comptoir.accounts.rights import RoleCode
+from comptoir.core.versioned_cache import VersionedCache
 from comptoir.tickets.models import ContactReason, Ticket
 from comptoir.tickets.selectors_actions import ticket_assignees
 
-VERSION_KEY = "ticket-actions:version"
 TIMEOUT = 300  # seconds; a safety net for writes that bypass signals
+_cache = VersionedCache("ticket-actions", timeout=TIMEOUT)
 # Lazy labels, translated when shown (RoleCode(code).label rebuilt the enum lookup each time).
 _ROLE_LABELS = dict(RoleCode.choices)
 
@@ -72,14 +69,6 @@ class WorkspaceChoices:
     reasons: tuple[Reason, ...]  # every reason of the workspace, by name; retired ones too
 
 
-def _version() -> str:
-    version = cache.get(VERSION_KEY)
-    if version is None:
-        version = uuid.uuid4().hex
-        cache.set(VERSION_KEY, version, None)
-    return str(version)
-
-
 def _load(ticket: Ticket) -> WorkspaceChoices:
     assignees = tuple(
         Pick(user=Person(pk=a.user.pk, name=str(a.user), initials=a.user.initials), role=a.role)
@@ -96,11 +85,9 @@ def _load(ticket: Ticket) -> WorkspaceChoices:
 
 def workspace_choices(*, ticket: Ticket) -> WorkspaceChoices:
     """People and reasons of the ticket's workspace (the caller got `ticket` scoped)."""
-    key = f"ticket-actions:{_version()}:{ticket.workspace_id}"
-    choices = cache.get(key)
-    if not isinstance(choices, WorkspaceChoices):
-        choices = _load(ticket)
-        cache.set(key, choices, TIMEOUT)
+    choices: WorkspaceChoices = _cache.get(
+        ticket.workspace_id, lambda: _load(ticket), WorkspaceChoices
+    )
     return choices
 
 
@@ -111,8 +98,7 @@ def reasons_for(choices: WorkspaceChoices, ticket: Ticket) -> list[Reason]:
 
 def invalidate() -> None:
     """Forget every workspace's cached choices (now, and again after the commit)."""
-    cache.set(VERSION_KEY, uuid.uuid4().hex, None)
-    transaction.on_commit(lambda: cache.set(VERSION_KEY, uuid.uuid4().hex, None))
+    _cache.invalidate()
 
 
 def _changed(sender: Any, **kwargs: Any) -> None:
