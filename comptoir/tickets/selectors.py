@@ -485,8 +485,9 @@ def ticket_get(*, user: User, ticket_id: int) -> Ticket:
     # A slice, not .first(): one row at most by its key, and .first()'s ORDER BY costs
     # ~0.6 ms of query building on every ticket page and action.
     found = list(
-        Ticket.objects.filter(pk=ticket_id, workspace_id__in=visible_workspace_ids(user))
-        .select_related("workspace", "queue", "contact", "assignee", "contact_reason")[:1]
+        Ticket.objects.filter(
+            pk=ticket_id, workspace_id__in=visible_workspace_ids(user)
+        ).select_related("workspace", "queue", "contact", "assignee", "contact_reason")[:1]
     )
     if not found:
         raise NotFound("ticket")
