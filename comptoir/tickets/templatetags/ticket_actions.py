@@ -30,16 +30,30 @@ def ticket_actions_context(context: template.Context, ticket: Ticket) -> dict[st
     # The workspace's people and reasons come from a cache (see action_choices): the
     # same two queries on every page of the workspace otherwise.
     choices = workspace_choices(ticket=ticket)
-    assignees = list(choices.assignees)
+    # Plain dicts, role labels translated once: the lists are read in loops, and each
+    # `a.user.pk` on an object first fails as a dict lookup in the template engine.
+    role_labels = {code: str(label) for code, label in RoleCode.choices}
+    assignees = [
+        {
+            "pk": a.user.pk,
+            "name": a.user.name,
+            "initials": a.user.initials,
+            "role": a.role,
+            "role_label": role_labels.get(a.role, a.role),
+        }
+        for a in choices.assignees
+    ]
     # As selectors_actions.transfer_choices, on the cached picks.
-    people = [a for a in assignees if a.user.pk != user.pk]
+    people = [a for a in assignees if a["pk"] != user.pk]
     return {
         "can_handle": True,
         "me": user,
         "assignees": assignees,
-        "experts": [a for a in people if a.role == RoleCode.EXPERT],
-        "others": [a for a in people if a.role not in (RoleCode.EXPERT, RoleCode.EXTERNAL_AGENT)],
-        "externals": [a for a in people if a.role == RoleCode.EXTERNAL_AGENT],
+        "experts": [a for a in people if a["role"] == RoleCode.EXPERT],
+        "others": [
+            a for a in people if a["role"] not in (RoleCode.EXPERT, RoleCode.EXTERNAL_AGENT)
+        ],
+        "externals": [a for a in people if a["role"] == RoleCode.EXTERNAL_AGENT],
         "is_transferred": ticket.status in TRANSFER_STATUSES.values(),
         "is_closed": ticket.status == Status.CLOSED,
         "reasons": reasons_for(choices, ticket),
