@@ -74,8 +74,13 @@ class _Request:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.worker, self.context.run, func, *args)
 
-    def done(self) -> None:
-        self.workers.give(self.worker)
+    def done(self, *, reusable: bool) -> None:
+        if reusable:
+            self.workers.give(self.worker)
+        else:
+            # Cancelled (the server stopping) or failed mid-way: the thread may still be
+            # busy with this request; never lend it to another one.
+            self.worker.shutdown(wait=False)
 
 
 class OneHopASGIHandler(ASGIHandler):
@@ -95,10 +100,11 @@ class OneHopASGIHandler(ASGIHandler):
         except RequestAborted:  # the client left before the body was read
             return
         request = _Request(self.workers)
+        completed = False
         try:
             try:
                 response = await request.run(self._respond, scope, body_file)
-            except BaseException:
+            except Exception:
                 # Django's error pages failed too: still give the connections back.
                 finished = functools.partial(signals.request_finished.send, sender=self.__class__)
                 await request.run(finished)
@@ -107,9 +113,10 @@ class OneHopASGIHandler(ASGIHandler):
             with contextlib.suppress(OSError):
                 await self._send(response, send, request)
             await request.run(response.close)
+            completed = True
         finally:
             body_file.close()
-            request.done()
+            request.done(reusable=completed)
 
     def _respond(self, scope: dict[str, Any], body_file: Any) -> HttpResponseBase:
         """Everything Django does for one request, on the worker thread."""
