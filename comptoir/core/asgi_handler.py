@@ -15,9 +15,7 @@ that opened them), and the threads are kept for later requests instead of one pe
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
-import functools
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -100,23 +98,27 @@ class OneHopASGIHandler(ASGIHandler):
         except RequestAborted:  # the client left before the body was read
             return
         request = _Request(self.workers)
+        response: HttpResponseBase | None = None
         completed = False
         try:
+            response = await request.run(self._respond, scope, body_file)
             try:
-                response = await request.run(self._respond, scope, body_file)
-            except Exception:
-                # Django's error pages failed too: still give the connections back.
-                finished = functools.partial(signals.request_finished.send, sender=self.__class__)
-                await request.run(finished)
-                raise
-            # OSError: the client left while we answered; nobody to answer to.
-            with contextlib.suppress(OSError):
                 await self._send(response, send, request)
-            await request.run(response.close)
+            finally:
+                await request.run(response.close)
             completed = True
         finally:
             body_file.close()
+            if not completed:
+                # Failed or cancelled (the server stopping) mid-way: whatever the thread is
+                # still doing, the response is closed (or the request finished) after it,
+                # on that thread, so its database connections go back to their pool.
+                closing = response.close if response is not None else self._finished
+                request.worker.submit(request.context.run, closing)
             request.done(reusable=completed)
+
+    def _finished(self) -> None:
+        signals.request_finished.send(sender=self.__class__)
 
     def _respond(self, scope: dict[str, Any], body_file: Any) -> HttpResponseBase:
         """Everything Django does for one request, on the worker thread."""
@@ -134,7 +136,8 @@ class OneHopASGIHandler(ASGIHandler):
         return response
 
     async def _send(self, response: HttpResponseBase, send: Any, request: _Request) -> None:
-        await send(
+        client = _Client(send)
+        await client.send(
             {
                 "type": "http.response.start",
                 "status": response.status_code,
@@ -143,18 +146,38 @@ class OneHopASGIHandler(ASGIHandler):
         )
         if not response.streaming:
             for chunk, last in self.chunk_bytes(response.content):  # type: ignore[attr-defined]
-                await send({"type": "http.response.body", "body": chunk, "more_body": not last})
+                await client.send(
+                    {"type": "http.response.body", "body": chunk, "more_body": not last}
+                )
             return
         if response.is_async:  # type: ignore[attr-defined]
             async for part in response.streaming_content:  # type: ignore[attr-defined]
-                await send({"type": "http.response.body", "body": part, "more_body": True})
+                if client.gone:
+                    break
+                await client.send({"type": "http.response.body", "body": part, "more_body": True})
         else:
             # A file or a generator: read on the worker thread, one block per call, so a
-            # large download never sits whole in memory.
+            # large download never sits whole in memory, and stops when the client left.
             parts = iter(response.streaming_content)  # type: ignore[attr-defined]
-            while (part := await request.run(next, parts, _END)) is not _END:
-                await send({"type": "http.response.body", "body": part, "more_body": True})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+            while not client.gone and (part := await request.run(next, parts, _END)) is not _END:
+                await client.send({"type": "http.response.body", "body": part, "more_body": True})
+        await client.send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+class _Client:
+    """The server's `send`, noting a client that left (some servers raise OSError then)."""
+
+    def __init__(self, send: Any) -> None:
+        self._send = send
+        self.gone = False
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if self.gone:
+            return
+        try:
+            await self._send(message)
+        except OSError:
+            self.gone = True
 
 
 def _headers(response: HttpResponseBase) -> list[tuple[bytes, bytes]]:

@@ -213,3 +213,50 @@ def test_a_client_gone_before_its_body_ends_is_not_served():
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         assert pool.submit(asyncio.run, gone()).result(timeout=30) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_client_gone_mid_download_ends_the_download_and_closes_the_response():
+    finished: list[int] = []
+
+    def on_finished(**kwargs: Any) -> None:
+        finished.append(threading.get_ident())
+
+    async def run() -> list[dict[str, Any]]:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/static/vendor/chartjs/chart.umd.min.js",
+            "raw_path": b"/static/vendor/chartjs/chart.umd.min.js",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"127.0.0.1")],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 8000),
+        }
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.body" and sent[1:]:
+                raise OSError("connection reset by peer")  # gone after the first block
+            sent.append(message)
+
+        await application(scope, receive, send)
+        return sent
+
+    signals.request_finished.connect(on_finished)
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            sent = pool.submit(asyncio.run, run()).result(timeout=30)
+    finally:
+        signals.request_finished.disconnect(on_finished)
+
+    # The start and one block went out; nothing was read or sent after; closed once.
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+    assert len(finished) >= 1
