@@ -20,7 +20,7 @@ from typing import Any
 
 from django.db.models import signals
 
-from comptoir.accounts.models import Team, User
+from comptoir.accounts.models import Queue, Team, User
 from comptoir.accounts.rights import visible_workspace_ids
 from comptoir.core.versioned_cache import VersionedCache
 from comptoir.responses.models import ResponseTemplate
@@ -134,3 +134,6 @@ def connect() -> None:
     signals.post_delete.connect(_changed, sender=ResponseTemplate, dispatch_uid="picker-delete")
     for through in (ResponseTemplate.queues.through, ResponseTemplate.teams.through):
         signals.m2m_changed.connect(_changed, sender=through, dispatch_uid=f"picker-{through}")
+    # Deleting a queue or a team drops its template links without m2m_changed.
+    for model in (Queue, Team):
+        signals.post_delete.connect(_changed, sender=model, dispatch_uid=f"picker-del-{model}")
