@@ -242,6 +242,24 @@ def login(client: Any, email: str, password: str) -> None:
         raise SystemExit(f"login failed: HTTP {answer.status_code}")
 
 
+def cpu_probe_ms(rounds: int = 30) -> float:
+    """Median time of a fixed pure-Python loop: how fast this machine's CPU is right now.
+
+    A virtual machine's speed drifts from one minute to the next (up to 2x here), moving
+    every timing with it; this figure, taken just before measuring, lets two runs be
+    compared. It is ~6 ms on a quiet, fast-phase run of this project's 2-core machines.
+    """
+    timings = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        total, table = 0, {}
+        for i in range(60_000):
+            total += i * i
+            table[i % 1000] = total
+        timings.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(timings), 2)
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     index = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
@@ -449,6 +467,7 @@ def main() -> None:
             s.bind(("127.0.0.1", 0))
             args.port = s.getsockname()[1]
     load_before = os.getloadavg()[0]
+    probe_before = cpu_probe_ms()
     proc = start_app(env, args.port, args.app)
     results: dict[str, dict[str, Any]] = {}
     try:
@@ -508,6 +527,7 @@ def main() -> None:
     line["messages"] = info.get("messages")
     # Other work on this 2-core machine skews timings: say how busy it was.
     line["loadavg_1m"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+    line["cpu_probe_ms"] = [probe_before, cpu_probe_ms()]
     print(json.dumps(line), flush=True)
 
 
