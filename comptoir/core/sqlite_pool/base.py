@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import weakref
 from typing import Any
 
 from django.db.backends.sqlite3 import base
@@ -77,6 +78,17 @@ class DatabaseWrapper(base.DatabaseWrapper):
     pool off). An in-memory database is never pooled: Django never closes it anyway.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The cursors opened on the current connection: one left mid-SELECT (an abandoned
+        # .iterator()) would keep its read snapshot, and its lock, into the next request.
+        self._cursors: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    def create_cursor(self, name: str | None = None) -> Any:
+        cursor = super().create_cursor(name)
+        self._cursors.add(cursor)
+        return cursor
+
     def get_connection_params(self) -> dict[str, Any]:
         params = dict(super().get_connection_params())
         self.pool_size = int(params.pop("pool", POOL_SIZE))
@@ -104,6 +116,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if self.in_atomic_block or self.errors_occurred:
             return False
         try:
+            for cursor in list(self._cursors):
+                cursor.close()  # ends any statement left unfinished
+            self._cursors.clear()
             if conn.in_transaction:
                 conn.rollback()
             # Migrations and loaddata turn the checks off on their connection: never

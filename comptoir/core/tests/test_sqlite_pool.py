@@ -160,3 +160,24 @@ def test_the_in_memory_database_is_left_to_django() -> None:
     assert wrapper.connection is raw
     wrapper.connection = None
     raw.close()
+
+
+def test_a_select_left_unfinished_does_not_travel_with_the_connection(db_file: Path) -> None:
+    first = _wrapper(db_file)
+    with first.cursor() as cursor:
+        cursor.executemany("INSERT INTO parent (id) VALUES (%s)", [(1,), (2,), (3,)])
+    reader = first.cursor()
+    reader.execute("SELECT id FROM parent")
+    assert reader.fetchone() == (1,)  # and never read to the end: its lock is still held
+    raw = first.connection
+    first.close()
+
+    # Another writer commits at once: the pooled connection holds no lock any more.
+    with sqlite3.connect(db_file, timeout=0.2) as other:
+        other.execute("INSERT INTO parent (id) VALUES (4)")
+    second = _wrapper(db_file)
+    assert _raw(second) is raw
+    with second.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM parent")
+        assert cursor.fetchone() == (4,)
+    second.close()
