@@ -17,15 +17,8 @@ from comptoir.asgi import application
 from comptoir.core.asgi_handler import IDLE_THREADS, OneHopASGIHandler
 
 
-async def _arequest(
-    path: str,
-    headers: list[tuple[bytes, bytes]] | None = None,
-    *,
-    method: str = "GET",
-    body: bytes = b"",
-) -> dict[str, Any]:
-    path, _, query = path.partition("?")
-    scope = {
+def _scope(path: str, *, method: str = "GET", query: str = "", headers: Any = ()) -> Any:
+    return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
@@ -35,10 +28,21 @@ async def _arequest(
         "raw_path": path.encode(),
         "query_string": query.encode(),
         "root_path": "",
-        "headers": [(b"host", b"127.0.0.1"), *(headers or [])],
+        "headers": [(b"host", b"127.0.0.1"), *headers],
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8000),
     }
+
+
+async def _arequest(
+    path: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    *,
+    method: str = "GET",
+    body: bytes = b"",
+) -> dict[str, Any]:
+    path, _, query = path.partition("?")
+    scope = _scope(path, method=method, query=query, headers=headers or [])
     communicator = ApplicationCommunicator(application, scope)
     # The body in two messages, as a server passes a large one.
     half = len(body) // 2
@@ -188,21 +192,7 @@ def test_one_request_after_another_is_served_by_the_same_kept_thread():
 
 def test_a_client_gone_before_its_body_ends_is_not_served():
     async def gone() -> list[Any]:
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": "/login/",
-            "raw_path": b"/login/",
-            "query_string": b"",
-            "root_path": "",
-            "headers": [(b"host", b"127.0.0.1")],
-            "client": ("127.0.0.1", 50000),
-            "server": ("127.0.0.1", 8000),
-        }
-        communicator = ApplicationCommunicator(application, scope)
+        communicator = ApplicationCommunicator(application, _scope("/login/", method="POST"))
         await communicator.send_input({"type": "http.request", "body": b"a=", "more_body": True})
         await communicator.send_input({"type": "http.disconnect"})
         await communicator.wait(timeout=10)
@@ -223,20 +213,7 @@ def test_a_client_gone_mid_download_ends_the_download_and_closes_the_response():
         finished.append(threading.get_ident())
 
     async def run() -> list[dict[str, Any]]:
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": "/static/vendor/chartjs/chart.umd.min.js",
-            "raw_path": b"/static/vendor/chartjs/chart.umd.min.js",
-            "query_string": b"",
-            "root_path": "",
-            "headers": [(b"host", b"127.0.0.1")],
-            "client": ("127.0.0.1", 50000),
-            "server": ("127.0.0.1", 8000),
-        }
+        scope = _scope("/static/vendor/chartjs/chart.umd.min.js")
         sent: list[dict[str, Any]] = []
 
         async def receive() -> dict[str, Any]:
