@@ -13,7 +13,7 @@ from pydantic import field_validator
 from comptoir.accounts.models import Queue, User, Workspace
 from comptoir.contacts.models import Contact, IdentityKind
 from comptoir.tickets.models import Attachment, Event, Message, Ticket
-from comptoir.tickets.selectors import TimelineItem
+from comptoir.tickets.selectors_timeline import TimelineItem
 
 
 class ErrorOut(Schema):

@@ -29,8 +29,8 @@ from comptoir.tickets.selectors import (
     list_cursor,
     ticket_get,
     ticket_list_after,
-    ticket_timeline,
 )
+from comptoir.tickets.selectors_timeline import ticket_timeline
 from comptoir.tickets.services import ticket_mark_read, ticket_mark_unread
 
 router = Router(tags=["tickets"])

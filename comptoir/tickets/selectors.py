@@ -7,11 +7,11 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F, OrderBy, Prefetch, Q, QuerySet, Sum
+from django.db.models import F, OrderBy, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
@@ -21,7 +21,6 @@ from comptoir.core.errors import NotFound
 from comptoir.tickets.models import (
     Attachment,
     Channel,
-    Event,
     InboxCount,
     Message,
     Status,
@@ -492,114 +491,6 @@ def ticket_get(*, user: User, ticket_id: int) -> Ticket:
     if not found:
         raise NotFound("ticket")
     return found[0]
-
-
-@dataclass(frozen=True)
-class TimelineItem:
-    kind: str  # "message" | "event"
-    created_at: datetime
-    message: Message | None = None
-    event: Event | None = None
-    # The message's attachments when the selector loaded them itself (None: use the
-    # relation, prefetched by ticket_timeline).
-    attachments: tuple[Attachment, ...] | None = None
-
-
-def ticket_timeline(*, ticket: Ticket, kinds: str = ALL) -> list[TimelineItem]:
-    """Messages and history events of a ticket, oldest first (kinds: all|messages|events)."""
-    items: list[TimelineItem] = []
-    if kinds in (ALL, "messages"):
-        messages = (
-            Message.objects.filter(ticket=ticket)
-            .select_related("author")
-            .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
-            .order_by("created_at", "id")
-        )
-        items += [TimelineItem("message", m.created_at, message=m) for m in messages]
-    if kinds in (ALL, "events"):
-        events = (
-            Event.objects.filter(ticket=ticket)
-            .select_related("author")
-            .order_by("created_at", "id")
-        )
-        items += [TimelineItem("event", e.created_at, event=e) for e in events]
-    # Stable: at equal times, events (ticket created) come before the message that made them.
-    items.sort(key=lambda i: (i.created_at, 0 if i.kind == "event" else 1))
-    return items
-
-
-class FoldedTimeline(NamedTuple):
-    items: list[TimelineItem]
-    hidden_count: int  # items folded away
-    # The ticket's newest message (what the composer carries as seen; 0 with no message),
-    # None when the messages were not listed (kinds="events").
-    newest_message_id: int | None
-
-
-def ticket_timeline_folded(
-    *, ticket: Ticket, kinds: str = ALL, fold_at: int | None, keep_latest: int = 0
-) -> FoldedTimeline:
-    """The timeline, or when longer than `fold_at` its first item and `keep_latest` last ones.
-
-    `fold_at=None`: never fold. The order of every item comes from one query; only the
-    shown items are loaded in full (bodies, authors), and their attachments come with each
-    item (`TimelineItem.attachments`) from one plain query: `prefetch_related` costs twice
-    as much in Python for the same rows (a related manager and a queryset per message).
-    """
-    keys = _timeline_keys(ticket_id=ticket.pk, kinds=kinds)
-    shown = keys
-    if fold_at is not None and len(keys) > fold_at:
-        shown = [keys[0], *keys[-keep_latest:]] if keep_latest else keys[:1]
-    message_ids = [pk for kind, pk in shown if kind == 1]
-    event_ids = [pk for kind, pk in shown if kind == 0]
-    messages: dict[int, Message] = {}
-    files: dict[int, list[Attachment]] = {}
-    if message_ids:
-        messages = {
-            m.pk: m for m in Message.objects.filter(pk__in=message_ids).select_related("author")
-        }
-        for attachment in Attachment.objects.filter(message_id__in=message_ids).order_by("id"):
-            files.setdefault(attachment.message_id, []).append(attachment)
-    events: dict[int, Event] = {}
-    if event_ids:
-        events = {e.pk: e for e in Event.objects.filter(pk__in=event_ids).select_related("author")}
-    items = [
-        TimelineItem(
-            "message",
-            messages[pk].created_at,
-            message=messages[pk],
-            attachments=tuple(files.get(pk, ())),
-        )
-        if kind == 1
-        else TimelineItem("event", events[pk].created_at, event=events[pk])
-        for kind, pk in shown
-    ]
-    newest = None
-    if kinds in (ALL, "messages"):
-        newest = max((pk for kind, pk in keys if kind == 1), default=0)
-    return FoldedTimeline(items, len(keys) - len(shown), newest)
-
-
-def _timeline_keys(*, ticket_id: int, kinds: str) -> list[tuple[int, int]]:
-    """(0 event | 1 message, id) of every item, in the order of `ticket_timeline`.
-
-    By time, events before messages at equal times (the "created" event comes before the
-    message that made it), then id; sorted by the database in one query, and no time
-    converted in Python for the items that stay folded.
-    """
-    quote = connection.ops.quote_name
-    parts: list[str] = []
-    for kind, model in ((1, Message), (0, Event)):
-        if kinds == ALL or kinds == ("messages" if kind else "events"):
-            parts.append(
-                f"SELECT {kind} AS k, {quote('id')}, {quote('created_at')} AS t "
-                f"FROM {quote(model._meta.db_table)} WHERE {quote('ticket_id')} = %s"
-            )
-    if not parts:
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts) + " ORDER BY 3, 1, 2", [ticket_id] * len(parts))
-        return [(kind, pk) for kind, pk, _ in cursor.fetchall()]
 
 
 def attachment_get(*, user: User, attachment_id: int) -> Attachment:

@@ -28,7 +28,7 @@ from comptoir.channels.email.outbound import outgoing_status_for_messages
 from comptoir.channels.email.selectors_inbound import messages_with_original
 from comptoir.tickets.event_sentences import event_sentence
 from comptoir.tickets.models import Attachment, Event, Message, MessageKind
-from comptoir.tickets.selectors import TimelineItem
+from comptoir.tickets.selectors_timeline import TimelineItem
 from comptoir.tickets.templatetags.ticket_extras import message_html
 
 _ID = 987654321  # reversed once, then replaced by each id

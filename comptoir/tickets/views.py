@@ -43,9 +43,9 @@ from comptoir.tickets.selectors import (
     ticket_get,
     ticket_list,
     ticket_page_stamps,
-    ticket_timeline_folded,
     unread_count,
 )
+from comptoir.tickets.selectors_timeline import ticket_timeline_folded
 from comptoir.tickets.timeline_rows import timeline_rows
 
 TIMELINE_SHOW = ("all", "messages", "events")

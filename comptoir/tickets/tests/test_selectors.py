@@ -15,8 +15,8 @@ from comptoir.tickets.selectors import (
     ticket_get,
     ticket_list,
     ticket_list_after,
-    ticket_timeline,
 )
+from comptoir.tickets.selectors_timeline import ticket_timeline, ticket_timeline_folded
 from comptoir.tickets.services import (
     message_add,
     ticket_assign,
@@ -141,3 +141,43 @@ def test_timeline_is_oldest_first_and_filters_by_kind(cast):
     ]
     assert all(i.kind == "message" for i in ticket_timeline(ticket=t, kinds="messages"))
     assert all(i.kind == "event" for i in ticket_timeline(ticket=t, kinds="events"))
+
+
+def _labels(items):
+    return [i.message.body_text if i.message else i.event.kind for i in items]
+
+
+def test_the_folded_timeline_keeps_the_order_of_the_full_one(cast):
+    # Equal times included: the "created" event comes before the message that made it.
+    t0 = timezone.now() - timedelta(hours=3)
+    t = ticket_create(queue=cast.boutique_queue, channel="email", subject="x", now=t0)
+    message_add(ticket=t, kind=MessageKind.INBOUND, body_text="m0", now=t0)
+    for n in range(1, 6):
+        at = t0 + timedelta(minutes=n)
+        message_add(ticket=t, kind=MessageKind.NOTE, body_text=f"m{n}", author=cast.admin, now=at)
+        if n == 3:
+            ticket_change_status(ticket=t, status=Status.TO_PROCESS, author=cast.admin, now=at)
+
+    for kinds in ("all", "messages", "events"):
+        full = ticket_timeline_folded(ticket=t, kinds=kinds, fold_at=None)
+        assert _labels(full.items) == _labels(ticket_timeline(ticket=t, kinds=kinds))
+        assert full.hidden_count == 0
+
+    folded = ticket_timeline_folded(ticket=t, fold_at=4, keep_latest=2)
+    assert _labels(folded.items) == ["created", "m4", "m5"]
+    assert folded.hidden_count == 5
+    # The attachments come with each shown message.
+    assert all(i.attachments == () for i in folded.items if i.message)
+
+
+def test_the_folded_timeline_knows_the_newest_message(cast):
+    t0 = timezone.now() - timedelta(hours=1)
+    t = ticket_create(queue=cast.boutique_queue, channel="email", subject="x", now=t0)
+    assert ticket_timeline_folded(ticket=t, fold_at=None).newest_message_id == 0
+    first = message_add(ticket=t, kind=MessageKind.INBOUND, body_text="a", now=t0)
+    last = message_add(ticket=t, kind=MessageKind.INBOUND, body_text="b", now=t0)
+
+    # Folded away or not, and whatever the times, the newest is the latest written.
+    assert ticket_timeline_folded(ticket=t, fold_at=1).newest_message_id == last.pk > first.pk
+    # Listing events only, the messages were not read: unknown.
+    assert ticket_timeline_folded(ticket=t, kinds="events", fold_at=None).newest_message_id is None
