@@ -25,11 +25,10 @@ from comptoir.channels.email.outbound import (
     check_header_value,
     email_send,
 )
-from comptoir.channels.email.replies import reply_recipient, template_attachments
+from comptoir.channels.email.replies import agent_composed, reply_recipient
 from comptoir.core import clock
 from comptoir.core.errors import DomainError, NotAllowed
 from comptoir.solicitations.models import Solicitation, SolicitationMessage, SolicitationStatus
-from comptoir.tickets.composed import composed_clean
 from comptoir.tickets.models import Event, EventKind, Message, MessageKind, Status, Ticket
 from comptoir.tickets.services import NewAttachment, ticket_change_status
 
@@ -114,16 +113,14 @@ def _send(
 ) -> Message:
     """One agent mail in the thread: render, record, queue; the thread waits for an answer."""
     ticket = solicitation.ticket
-    files = [
-        *attachments,
-        *template_attachments(
-            user=author, ticket=ticket, template_id=template_id, kept_ids=template_attachment_ids
-        ),
-    ]
-    composed = composed_clean(
+    composed = agent_composed(
+        user=author,
+        ticket=ticket,
         body_html=body_html,
         body_text=body_text,
-        attachments=files,
+        attachments=attachments,
+        template_id=template_id,
+        template_attachment_ids=template_attachment_ids,
         empty_error=_("The message is empty."),
     )
     # The history link, if the text names it, is issued for the solicited person.

@@ -23,7 +23,7 @@ from comptoir.channels.email.outbound import (
 from comptoir.contacts.models import ContactIdentity, IdentityKind
 from comptoir.core import clock
 from comptoir.core.errors import Conflict, DomainError, NotAllowed, NotFound
-from comptoir.tickets.composed import composed_clean
+from comptoir.tickets.composed import Composed, composed_clean
 from comptoir.tickets.models import Message, MessageKind, Status, Ticket
 from comptoir.tickets.selectors import contact_visible_messages
 from comptoir.tickets.services import NewAttachment, ticket_change_status
@@ -73,6 +73,29 @@ def newest_message_id(*, ticket: Ticket) -> int:
     return (
         Message.objects.filter(ticket=ticket).order_by("-id").values_list("pk", flat=True).first()
         or 0
+    )
+
+
+def agent_composed(
+    *,
+    user: User,
+    ticket: Ticket,
+    body_html: str,
+    body_text: str,
+    attachments: Sequence[NewAttachment],
+    template_id: int | None,
+    template_attachment_ids: Iterable[int],
+    empty_error: str,
+) -> Composed:
+    """What the agent wrote, with their files and the template's files they kept, checked."""
+    files = [
+        *attachments,
+        *template_attachments(
+            user=user, ticket=ticket, template_id=template_id, kept_ids=template_attachment_ids
+        ),
+    ]
+    return composed_clean(
+        body_html=body_html, body_text=body_text, attachments=files, empty_error=empty_error
     )
 
 
@@ -143,16 +166,14 @@ def ticket_reply(
     now = now or clock.now()
     if not has_right(author, ticket.workspace_id, Right.USE_REQUEST_MESSAGES):
         raise NotAllowed(_("You may not reply on this request."))
-    files = [
-        *attachments,
-        *template_attachments(
-            user=author, ticket=ticket, template_id=template_id, kept_ids=template_attachment_ids
-        ),
-    ]
-    composed = composed_clean(
+    composed = agent_composed(
+        user=author,
+        ticket=ticket,
         body_html=body_html,
         body_text=body_text,
-        attachments=files,
+        attachments=attachments,
+        template_id=template_id,
+        template_attachment_ids=template_attachment_ids,
         empty_error=_("The reply is empty."),
     )
     # The ticket's row lock serialises replies and inbound mail on this ticket, so the
