@@ -70,6 +70,13 @@ def template_scopes(ids: list[int]) -> tuple[dict[int, set[int]], dict[int, set[
     return queues, teams
 
 
+def my_team_ids(user: User, workspace_id: int) -> set[int]:
+    """The teams of the workspace `user` belongs to (read only when a template needs them)."""
+    return set(
+        Team.objects.filter(workspace_id=workspace_id, members=user).values_list("pk", flat=True)
+    )
+
+
 def _load(workspace_id: int) -> tuple[TemplateChoice, ...]:
     active = list(
         ResponseTemplate.objects.filter(workspace_id=workspace_id, is_active=True)
@@ -103,13 +110,7 @@ def template_choices_for_ticket(*, user: User, ticket: Ticket) -> list[TemplateC
     if ticket.workspace_id not in visible_workspace_ids(user):
         return []
     choices = workspace_template_choices(ticket.workspace_id)
-    my_teams: set[int] = set()
-    if any(c.team_ids for c in choices):
-        my_teams = set(
-            Team.objects.filter(workspace_id=ticket.workspace_id, members=user).values_list(
-                "pk", flat=True
-            )
-        )
+    my_teams = my_team_ids(user, ticket.workspace_id) if any(c.team_ids for c in choices) else set()
     queues = {c.pk: c.queue_ids for c in choices if c.queue_ids}
     teams = {c.pk: c.team_ids for c in choices if c.team_ids}
     return [

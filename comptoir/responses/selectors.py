@@ -8,7 +8,7 @@ from comptoir.accounts.models import Queue, Team, User, Workspace
 from comptoir.accounts.rights import Right, has_right, visible_workspace_ids
 from comptoir.core.errors import NotAllowed, NotFound
 from comptoir.responses.models import HistoryLink, ResponseTemplate, ResponseTemplateAttachment
-from comptoir.responses.picker import in_scope, template_scopes
+from comptoir.responses.picker import in_scope, my_team_ids, template_scopes
 from comptoir.tickets.models import Ticket
 
 
@@ -86,13 +86,7 @@ def templates_for_ticket(*, user: User, ticket: Ticket) -> list[ResponseTemplate
     if not active:
         return []
     queues, teams = template_scopes([t.pk for t in active])
-    mine: set[int] = set()
-    if teams:
-        mine = set(
-            Team.objects.filter(workspace_id=ticket.workspace_id, members=user).values_list(
-                "pk", flat=True
-            )
-        )
+    mine = my_team_ids(user, ticket.workspace_id) if teams else set()
     return [
         t
         for t in active
