@@ -17,13 +17,12 @@ from django.utils.translation import gettext as _
 from comptoir.accounts.models import User
 from comptoir.accounts.rights import Right, has_right
 from comptoir.channels.email import ids
-from comptoir.channels.email.composed_mail import agent_mail_add, agent_mail_queued, answer_ids
+from comptoir.channels.email.composed_mail import agent_mail_add, agent_mail_send, answer_ids
 from comptoir.channels.email.models import Mailbox
 from comptoir.channels.email.outbound import (
     InvalidEmail,
     address_only,
     check_header_value,
-    email_send,
 )
 from comptoir.channels.email.replies import agent_composed, reply_recipient
 from comptoir.core import clock
@@ -136,24 +135,16 @@ def _send(
     )
     message = mail.message
     SolicitationMessage.objects.create(solicitation=solicitation, message=message)
-    outgoing = email_send(
-        tenant=ticket.tenant_id,
-        to=[solicitation.recipient_email],
-        subject=subject,
-        body_text=message.body_text,
-        body_html=message.body_html,
-        kind="solicitation",
-        idempotency_key=f"solicitation:{message.pk}",
+    agent_mail_send(
+        mail,
         ticket=ticket,
-        ticket_message=message,
+        subject=subject,
+        kind="solicitation",
         in_reply_to=in_reply_to,
         references=references,
-        attachments=list(message.attachments.order_by("id")),
-        from_email=mail.sender,
         subject_token=ids.thread_token(ticket.tenant_id, ticket.number, solicitation.number),
         now=now,
     )
-    agent_mail_queued(mail, outgoing)
     solicitation.status = SolicitationStatus.WAITING
     solicitation.last_message_at = now
     solicitation.save(update_fields=["status", "last_message_at"])

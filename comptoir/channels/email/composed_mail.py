@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING
 
 from comptoir.accounts.models import User
 from comptoir.channels.email.models import OutgoingEmail
-from comptoir.channels.email.outbound import address_only, from_address_for, valid_message_ids
+from comptoir.channels.email.outbound import (
+    address_only,
+    email_send,
+    from_address_for,
+    valid_message_ids,
+)
 from comptoir.core.sanitize import html_to_text
 from comptoir.tickets.composed import Composed
 from comptoir.tickets.models import Message, Ticket
@@ -115,7 +120,39 @@ def agent_mail_add(
     return AgentMail(message=message, rendered=rendered, sender=sender)
 
 
-def agent_mail_queued(mail: AgentMail, outgoing: OutgoingEmail) -> None:
-    """The outbox queued the mail: the message takes its ids, the history link its message."""
-    message_record_mail(mail.message, outgoing)
-    mail.rendered.attach(mail.message)
+def agent_mail_send(
+    mail: AgentMail,
+    *,
+    ticket: Ticket,
+    subject: str,
+    kind: str,
+    in_reply_to: str,
+    references: list[str],
+    now: datetime,
+    subject_token: str = "",
+) -> OutgoingEmail:
+    """Queue `mail` through the one email door, to the recipient it was rendered for.
+
+    The message then takes the mail's ids, and the history link, if any, its message.
+    """
+    message = mail.message
+    outgoing = email_send(
+        tenant=ticket.tenant_id,
+        to=list(message.to),
+        subject=subject,
+        body_text=message.body_text,
+        body_html=message.body_html,
+        kind=kind,
+        idempotency_key=f"{kind}:{message.pk}",
+        ticket=ticket,
+        ticket_message=message,
+        in_reply_to=in_reply_to,
+        references=references,
+        attachments=list(message.attachments.order_by("id")),
+        from_email=mail.sender,
+        subject_token=subject_token,
+        now=now,
+    )
+    message_record_mail(message, outgoing)
+    mail.rendered.attach(message)
+    return outgoing

@@ -16,10 +16,7 @@ from django.utils.translation import gettext as _
 
 from comptoir.accounts.models import User
 from comptoir.accounts.rights import Right, has_right
-from comptoir.channels.email.composed_mail import agent_mail_add, agent_mail_queued, answer_ids
-from comptoir.channels.email.outbound import (
-    email_send,
-)
+from comptoir.channels.email.composed_mail import agent_mail_add, agent_mail_send, answer_ids
 from comptoir.contacts.models import ContactIdentity, IdentityKind
 from comptoir.core import clock
 from comptoir.core.errors import Conflict, DomainError, NotAllowed, NotFound
@@ -202,22 +199,14 @@ def ticket_reply(
     )
     message = mail.message
     in_reply_to, references = _thread_of(ticket)
-    outgoing = email_send(
-        tenant=ticket.tenant_id,
-        to=[recipient],
-        subject=reply_subject(ticket.subject),
-        body_text=message.body_text,
-        body_html=message.body_html,
-        kind="reply",
-        idempotency_key=f"reply:{message.pk}",
+    agent_mail_send(
+        mail,
         ticket=ticket,
-        ticket_message=message,
+        subject=reply_subject(ticket.subject),
+        kind="reply",
         in_reply_to=in_reply_to,
         references=references,
-        attachments=list(message.attachments.order_by("id")),
-        from_email=mail.sender,
         now=now,
     )
-    agent_mail_queued(mail, outgoing)
     ticket_change_status(ticket=ticket, status=Status.AWAITING_CONTACT, author=author, now=now)
     return message
