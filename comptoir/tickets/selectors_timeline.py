@@ -103,8 +103,9 @@ def _timeline_keys(*, ticket_id: int, kinds: str) -> list[tuple[int, int]]:
     """(0 event | 1 message, id) of every item, in the order of `ticket_timeline`.
 
     By time, events before messages at equal times (the "created" event comes before the
-    message that made it), then id; sorted by the database in one query, and no time
-    converted in Python for the items that stay folded.
+    message that made it), then id; sorted by the database in one query. The times stay in
+    the database: PostgreSQL's rows would otherwise bring ~140 of them to convert in Python
+    (~5 µs each through Django's time-zone loader), only to be thrown away.
     """
     quote = connection.ops.quote_name
     parts: list[str] = []
@@ -116,6 +117,10 @@ def _timeline_keys(*, ticket_id: int, kinds: str) -> list[tuple[int, int]]:
             )
     if not parts:
         return []
+    union = " UNION ALL ".join(parts)
     with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts) + " ORDER BY 3, 1, 2", [ticket_id] * len(parts))
-        return [(kind, pk) for kind, pk, _ in cursor.fetchall()]
+        cursor.execute(
+            f"SELECT k, {quote('id')} FROM ({union}) items ORDER BY t, k, {quote('id')}",
+            [ticket_id] * len(parts),
+        )
+        return cursor.fetchall()
