@@ -24,8 +24,7 @@ from django.utils.html import linebreaks
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from comptoir.channels.email.outbound import outgoing_status_for_messages
-from comptoir.channels.email.selectors_inbound import messages_with_original
+from comptoir.channels.email.timeline_states import mail_states_for_messages
 from comptoir.tickets.event_sentences import event_sentence
 from comptoir.tickets.models import Attachment, Event, Message, MessageKind
 from comptoir.tickets.selectors_timeline import TimelineItem
@@ -82,8 +81,7 @@ def timeline_rows(timeline: Sequence[TimelineItem]) -> list[dict[str, Any]]:
     """One row per item, oldest first: the item, its time and its HTML (`html`)."""
     page = _Page.current()
     message_ids = [item.message.pk for item in timeline if item.message]
-    delivery = outgoing_status_for_messages(message_ids)
-    originals = messages_with_original(message_ids=message_ids)
+    delivery, originals = mail_states_for_messages(message_ids=message_ids)
     rows = []
     for item in timeline:
         created = timezone.localtime(item.created_at)

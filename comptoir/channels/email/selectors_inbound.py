@@ -60,17 +60,6 @@ def inbound_original(*, user: User, message_id: int) -> InboundOriginal:
     )
 
 
-def messages_with_original(*, message_ids: list[int]) -> set[int]:
-    """Which of these ticket messages came from a stored email (one query, for the timeline)."""
-    if not message_ids:
-        return set()
-    return set(
-        InboundEmail.objects.filter(ticket_message_id__in=message_ids).values_list(
-            "ticket_message_id", flat=True
-        )
-    )
-
-
 def mailbox_for_agent(*, user: User, address: str) -> Mailbox:
     """The active mailbox `address` of a workspace the agent sees; NotFound otherwise.
 
