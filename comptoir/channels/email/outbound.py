@@ -266,7 +266,7 @@ def email_send(
 def outgoing_status_for_messages(
     message_ids: Iterable[int],
 ) -> dict[int, tuple[str, str]]:
-    """{ticket message id: (status, last error)} for the timeline's "sending / sent / failed"."""
+    """{ticket message id: (status, last error)} of its newest mail (solicitation threads)."""
     wanted = [int(m) for m in message_ids]
     if not wanted:
         return {}

@@ -58,7 +58,7 @@ def test_only_the_asked_messages_and_no_query_for_none(acme_mailbox):
     one = message_of(deliver(acme_mailbox, eml(subject="Un", message_id="<un@example.com>")))
     two = message_of(deliver(acme_mailbox, eml(subject="Deux", message_id="<deux@example.com>")))
     assert mail_states_for_messages(message_ids=[two.pk]).originals == {two.pk}
-    assert one.pk not in mail_states_for_messages(message_ids=[two.pk]).originals
+    assert mail_states_for_messages(message_ids=[one.pk, two.pk]).originals == {one.pk, two.pk}
     with CaptureQueriesContext(connection) as queries:
         assert mail_states_for_messages(message_ids=[]) == ({}, set())
     assert queries.captured_queries == []
