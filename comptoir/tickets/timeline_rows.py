@@ -11,7 +11,6 @@ which cost more than the escaping. Solicitation threads keep their template
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,17 +24,13 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from comptoir.channels.email.timeline_states import mail_states_for_messages
+from comptoir.core.templating.escape import esc as _e
 from comptoir.tickets.event_sentences import event_sentence
 from comptoir.tickets.models import Attachment, Event, Message, MessageKind
 from comptoir.tickets.selectors_timeline import TimelineItem
 from comptoir.tickets.templatetags.ticket_extras import message_html
 
 _ID = 987654321  # reversed once, then replaced by each id
-
-
-def _e(value: object) -> str:
-    """Escape for text and double-quoted attributes: & < > " ' (as django.utils.html.escape)."""
-    return html.escape(str(value), quote=True)
 
 
 def _url_pattern(name: str) -> str:

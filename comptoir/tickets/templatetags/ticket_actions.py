@@ -13,6 +13,7 @@ from django import template
 from comptoir.accounts.models import User
 from comptoir.accounts.rights import RoleCode
 from comptoir.tickets.action_choices import reasons_for, workspace_choices
+from comptoir.tickets.action_lists import assign_items, person_options, reason_options
 from comptoir.tickets.models import Priority, Status, Ticket
 from comptoir.tickets.selectors_actions import can_handle
 from comptoir.tickets.services import TRANSFER_STATUSES
@@ -45,17 +46,25 @@ def ticket_actions_context(context: template.Context, ticket: Ticket) -> dict[st
     ]
     # As selectors_actions.transfer_choices, on the cached picks.
     people = [a for a in assignees if a["pk"] != user.pk]
+    experts = [a for a in people if a["role"] == RoleCode.EXPERT]
+    others = [a for a in people if a["role"] not in (RoleCode.EXPERT, RoleCode.EXTERNAL_AGENT)]
+    externals = [a for a in people if a["role"] == RoleCode.EXTERNAL_AGENT]
+    reasons = reasons_for(choices, ticket)
     return {
         "can_handle": True,
         "me": user,
         "assignees": assignees,
-        "experts": [a for a in people if a["role"] == RoleCode.EXPERT],
-        "others": [
-            a for a in people if a["role"] not in (RoleCode.EXPERT, RoleCode.EXTERNAL_AGENT)
-        ],
-        "externals": [a for a in people if a["role"] == RoleCode.EXTERNAL_AGENT],
+        "experts": experts,
+        "others": others,
+        "externals": externals,
         "is_transferred": ticket.status in TRANSFER_STATUSES.values(),
         "is_closed": ticket.status == Status.CLOSED,
-        "reasons": reasons_for(choices, ticket),
+        "reasons": reasons,
         "priorities": Priority.choices,
+        # The lists' items as HTML (see action_lists): the templates' longest loops.
+        "assign_items": assign_items(people, assignee_id=ticket.assignee_id),
+        "expert_options": person_options(experts),
+        "other_options": person_options(others, with_role=True),
+        "external_options": person_options(externals),
+        "reason_options": reason_options(reasons, selected_id=ticket.contact_reason_id),
     }

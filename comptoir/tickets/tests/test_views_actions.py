@@ -78,6 +78,29 @@ def test_the_ticket_page_shows_every_action_to_an_agent_who_may_handle_it(boutiq
     assert "Eve X" in body  # the expert, offered for a transfer
 
 
+def test_the_action_lists_mark_the_current_choices_and_escape_names(
+    boutique, cast, ticket, external
+):
+    external.first_name = "Xavier <b>\"&'"
+    external.save()
+    reason = ContactReason.objects.create(
+        tenant=cast.tenant, workspace=cast.boutique, name="Livraison & retours"
+    )
+    ticket.assignee, ticket.contact_reason = cast.expert, reason
+    ticket.save()
+    body = boutique.get(_url("ticket_detail", ticket)).content.decode()
+
+    name = "Xavier &lt;b&gt;&quot;&amp;&#x27; Partner"
+    assert f'value="{cast.expert.pk}" class="pick" aria-pressed="true"' in body
+    assert f'value="{external.pk}" class="pick" aria-pressed="false"' in body
+    assert f"<span>{name}</span>" in body and "<b>" not in body
+    assert f'<optgroup label="Experts">\n          <option value="{cast.expert.pk}">' in body
+    assert f'<option value="{external.pk}">{name}</option>' in body
+    assert f'<option value="{reason.pk}" selected>Livraison &amp; retours</option>' in body
+    # The agent is not offered to themselves, except as "Assign to me".
+    assert f'value="{cast.boutique_agent.pk}" class="pick"' not in body
+
+
 def test_an_agent_without_the_right_sees_no_action_and_gets_a_clear_403(cast, client, ticket):
     role = Role.objects.get(tenant=cast.tenant, code=RoleCode.AGENT)
     role.rights = [Right.USE_REQUEST_MESSAGES]
