@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.cache import cache
 from django.utils import timezone
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
 from comptoir.testing.browser import login, mark_page, page_was_not_reloaded
@@ -71,9 +72,17 @@ def _pause(page: Page) -> None:
     time (long on a loaded machine) count as time on screen, or even go back.
     """
     # A moment ahead of the page's clock, which keeps running until then; a number would be
-    # read as seconds, hence the datetime.
-    now_ms = page.evaluate("Date.now()")
-    page.clock.pause_at(datetime.fromtimestamp((now_ms + 200) / 1000, UTC))
+    # read as seconds, hence the datetime. On a loaded machine that moment can pass before
+    # Playwright gets to it ("Cannot fast-forward to the past"): read the clock again.
+    for _attempt in range(5):
+        now_ms = page.evaluate("Date.now()")
+        try:
+            page.clock.pause_at(datetime.fromtimestamp((now_ms + 200) / 1000, UTC))
+            return
+        except PlaywrightError as exc:
+            if "to the past" not in str(exc):
+                raise
+    raise AssertionError("the page's clock kept running past every pause point")
 
 
 def _login_with_clock(page: Page, user) -> None:
