@@ -12,7 +12,6 @@ import argparse
 import os
 import signal
 import sys
-import warnings
 from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
@@ -304,9 +303,6 @@ def _run(
 
     listening, transport_stops = _start_mail_transports(lmtp=lmtp, imap=imap)
     banner = _banner(host=host, port=port, worker=worker, has_demo=has_demo, lmtp=listening)
-    # Django warns on every WhiteNoise file served over ASGI (a sync iterator); the file is
-    # still served whole, and the warning would drown the log.
-    warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous")
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: Any = None) -> None:

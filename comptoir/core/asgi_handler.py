@@ -109,12 +109,12 @@ class OneHopASGIHandler(ASGIHandler):
             completed = True
         finally:
             body_file.close()
-            if not completed:
-                # Failed or cancelled (the server stopping) mid-way: whatever the thread is
-                # still doing, the response is closed (or the request finished) after it,
-                # on that thread, so its database connections go back to their pool.
-                closing = response.close if response is not None else self._finished
-                request.worker.submit(request.context.run, closing)
+            if response is None:
+                # Failed or cancelled (the server stopping) before a response: whatever the
+                # thread is still doing, the request is finished after it, on that thread,
+                # so its database connections go back to their pool. A response, once there,
+                # is closed by the `finally` above (its job is queued even if cancelled).
+                request.worker.submit(request.context.run, self._finished)
             request.done(reusable=completed)
 
     def _finished(self) -> None:

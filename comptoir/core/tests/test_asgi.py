@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from asgiref.sync import iscoroutinefunction
 from asgiref.testing import ApplicationCommunicator
 from django.core import signals
+from django.http import StreamingHttpResponse
 
 from comptoir.asgi import application
 from comptoir.core.asgi_handler import IDLE_THREADS, OneHopASGIHandler
@@ -236,4 +238,38 @@ def test_a_client_gone_mid_download_ends_the_download_and_closes_the_response():
 
     # The start and one block went out; nothing was read or sent after; closed once.
     assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
-    assert len(finished) >= 1
+    assert len(finished) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stream_failing_mid_way_closes_its_response_once():
+    finished: list[int] = []
+
+    class Failing(OneHopASGIHandler):
+        def _respond(self, scope: dict[str, Any], body_file: Any) -> StreamingHttpResponse:
+            def parts() -> Any:
+                yield b"first block"
+                raise RuntimeError("the generator broke")
+
+            return StreamingHttpResponse(parts())
+
+    async def run() -> None:
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            pass
+
+        await Failing()(_scope("/healthz"), receive, send)
+
+    signals.request_finished.connect(lambda **kw: finished.append(1), weak=False, dispatch_uid="t")
+    try:
+        with (
+            ThreadPoolExecutor(max_workers=1) as pool,
+            pytest.raises(RuntimeError, match="the generator broke"),
+        ):
+            pool.submit(asyncio.run, run()).result(timeout=30)
+    finally:
+        signals.request_finished.disconnect(dispatch_uid="t")
+    time.sleep(0.2)  # a second close, if any, would be queued on the request's thread
+    assert finished == [1]
