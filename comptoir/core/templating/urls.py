@@ -12,7 +12,6 @@ runs Django's own code. Registered on Django's built-in tags in CoreConfig.ready
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from django.template import defaulttags
@@ -25,7 +24,6 @@ from django.utils.translation import get_language
 _MARK = 7_391_053_862  # + argument index: numbers no URL of ours holds otherwise
 
 _shapes: dict[tuple[Any, ...], tuple[str, ...] | None] = {}
-_lock = threading.Lock()
 
 
 def _int_only(view_name: str, nargs: int, urlconf: str | None) -> bool:
@@ -64,8 +62,8 @@ def url_shape(view_name: str, nargs: int, current_app: str | None) -> tuple[str,
                 head, rest = rest.split(mark)
                 parts.append(head)
             shape = (*parts, rest)
-    with _lock:
-        _shapes[key] = shape
+    # Two threads may compute the same shape at once; both get the same, one is kept.
+    _shapes[key] = shape
     return shape
 
 

@@ -377,6 +377,7 @@ def test_the_picker_follows_template_changes_despite_its_cache(cast, django_asse
     assert _picker_names(agent, ticket) == []
     template.is_active = True
     template.save()
+    assert _picker_names(agent, ticket) == ["Accusé"]
     template.delete()
     assert _picker_names(agent, ticket) == []
 
