@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from comptoir.channels.email.outbound import outgoing_status_for_messages
+from comptoir.channels.email.timeline_states import mail_states_for_messages
 from comptoir.solicitations.models import SolicitationMessage
 from comptoir.solicitations.selectors import ticket_threads
 from comptoir.tickets.models import MessageKind, Ticket
@@ -38,7 +38,7 @@ def group_threads(*, ticket: Ticket, rows: list[dict[str, Any]]) -> list[dict[st
     sent = [
         m for t in threads.values() for m in t.messages if m.kind == MessageKind.SOLICITATION_OUT
     ]
-    delivery = outgoing_status_for_messages([m.pk for m in sent])
+    delivery = mail_states_for_messages(message_ids=[m.pk for m in sent]).delivery
     for message in sent:
         message.delivery = delivery.get(message.pk)  # type: ignore[attr-defined]
     grouped: list[dict[str, Any]] = []

@@ -11,7 +11,6 @@ import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from email.utils import formataddr, getaddresses
-from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -261,21 +260,3 @@ def email_send(
             _thread_record(tenant_id, ticket.pk, message_id)
         transaction.on_commit(lambda: _schedule_delivery(row.pk))
     return row
-
-
-def outgoing_status_for_messages(
-    message_ids: Iterable[int],
-) -> dict[int, tuple[str, str]]:
-    """{ticket message id: (status, last error)} of its newest mail (solicitation threads)."""
-    wanted = [int(m) for m in message_ids]
-    if not wanted:
-        return {}
-    result: dict[int, tuple[str, str]] = {}
-    rows: Any = (
-        OutgoingEmail.objects.filter(ticket_message_id__in=wanted)
-        .order_by("id")
-        .values_list("ticket_message_id", "status", "last_error")
-    )
-    for message_id, status, last_error in rows:
-        result[message_id] = (status, last_error)
-    return result

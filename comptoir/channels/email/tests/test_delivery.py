@@ -19,7 +19,8 @@ from comptoir.channels.email.delivery import (
     outgoing_retry,
 )
 from comptoir.channels.email.models import OutgoingEmail, OutgoingStatus
-from comptoir.channels.email.outbound import email_send, outgoing_status_for_messages
+from comptoir.channels.email.outbound import email_send
+from comptoir.channels.email.timeline_states import mail_states_for_messages
 from comptoir.core import clock
 from comptoir.testing.smtp_sink import smtp_sink_fixture  # noqa: F401
 from comptoir.tickets.models import MessageKind
@@ -66,7 +67,7 @@ def test_relay_down_keeps_the_mail_queued_with_its_error_then_delivers_it_once(t
     assert row.attempts == 1
     assert "Connection refused" in row.last_error or "Errno" in row.last_error
     assert timedelta(minutes=1) <= row.next_attempt_at - start <= timedelta(minutes=1.2)
-    status, error = outgoing_status_for_messages([message.pk])[message.pk]
+    status, error = mail_states_for_messages(message_ids=[message.pk]).delivery[message.pk]
     assert status == "queued" and error  # the ticket shows "not sent yet" and why
 
     # Not due yet: the sweep leaves it alone, even with the relay back.

@@ -7,11 +7,8 @@ import pytest
 from comptoir.channels.email import ids
 from comptoir.channels.email.delivery import outgoing_deliver
 from comptoir.channels.email.models import Mailbox, OutgoingEmail, OutgoingStatus, ThreadRef
-from comptoir.channels.email.outbound import (
-    InvalidEmail,
-    email_send,
-    outgoing_status_for_messages,
-)
+from comptoir.channels.email.outbound import InvalidEmail, email_send
+from comptoir.channels.email.timeline_states import mail_states_for_messages
 from comptoir.testing.smtp_sink import smtp_sink_fixture  # noqa: F401
 from comptoir.tickets.models import MessageKind
 from comptoir.tickets.services import NewAttachment, message_add, ticket_create
@@ -221,7 +218,10 @@ def test_a_row_with_an_unusable_address_fails_for_good_with_its_reason(ticket, s
 def test_outgoing_status_is_given_per_ticket_message(ticket, smtp_sink):
     message = message_add(ticket=ticket, kind=MessageKind.OUTBOUND, body_text="x")
     row = _send(ticket, ticket_message=message)
-    assert outgoing_status_for_messages([message.pk]) == {message.pk: ("queued", "")}
+    assert mail_states_for_messages(message_ids=[message.pk]).delivery == {
+        message.pk: ("queued", "")
+    }
     outgoing_deliver(outgoing_id=row.pk)
-    assert outgoing_status_for_messages([message.pk, 999]) == {message.pk: ("sent", "")}
-    assert outgoing_status_for_messages([]) == {}
+    assert mail_states_for_messages(message_ids=[message.pk, 999]).delivery == {
+        message.pk: ("sent", "")
+    }
