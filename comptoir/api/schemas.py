@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -250,7 +251,7 @@ def _attachment(a: Attachment) -> dict[str, Any]:
     return {"id": a.pk, "filename": a.filename, "content_type": a.content_type, "size": a.size}
 
 
-def _message(m: Message) -> dict[str, Any]:
+def _message(m: Message, attachments: Iterable[Attachment]) -> dict[str, Any]:
     return {
         "id": m.pk,
         "kind": m.kind,
@@ -259,7 +260,7 @@ def _message(m: Message) -> dict[str, Any]:
         "subject": m.subject,
         "body_text": m.body_text,
         "body_html": m.body_html,
-        "attachments": [_attachment(a) for a in m.attachments.all()],
+        "attachments": [_attachment(a) for a in attachments],
         "created_at": m.created_at,
     }
 
@@ -278,7 +279,7 @@ def timeline_entry(item: TimelineItem) -> dict[str, Any]:
     return {
         "type": item.kind,
         "created_at": item.created_at,
-        "message": _message(item.message) if item.message is not None else None,
+        "message": _message(item.message, item.attachments) if item.message is not None else None,
         "event": _event(item.event) if item.event is not None else None,
     }
 

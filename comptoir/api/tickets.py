@@ -30,7 +30,7 @@ from comptoir.tickets.selectors import (
     ticket_get,
     ticket_list_after,
 )
-from comptoir.tickets.selectors_timeline import ticket_timeline
+from comptoir.tickets.selectors_timeline import ticket_timeline_folded
 from comptoir.tickets.services import ticket_mark_read, ticket_mark_unread
 
 router = Router(tags=["tickets"])
@@ -137,7 +137,8 @@ def tickets_detail(request: HttpRequest, ticket_id: int) -> dict[str, Any]:
         if ticket.contact_reason
         else None
     )
-    data["timeline"] = [timeline_entry(item) for item in ticket_timeline(ticket=ticket)]
+    timeline = ticket_timeline_folded(ticket=ticket, fold_at=None)  # the API never folds
+    data["timeline"] = [timeline_entry(item) for item in timeline.items]
     return data
 
 

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import NamedTuple
 
 from django.db import connection
-from django.db.models import Prefetch
 
 from comptoir.tickets.models import Attachment, Event, Message, Ticket
 from comptoir.tickets.selectors import ALL
@@ -19,32 +18,7 @@ class TimelineItem:
     created_at: datetime
     message: Message | None = None
     event: Event | None = None
-    # The message's attachments when the selector loaded them itself (None: use the
-    # relation, prefetched by ticket_timeline).
-    attachments: tuple[Attachment, ...] | None = None
-
-
-def ticket_timeline(*, ticket: Ticket, kinds: str = ALL) -> list[TimelineItem]:
-    """Messages and history events of a ticket, oldest first (kinds: all|messages|events)."""
-    items: list[TimelineItem] = []
-    if kinds in (ALL, "messages"):
-        messages = (
-            Message.objects.filter(ticket=ticket)
-            .select_related("author")
-            .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
-            .order_by("created_at", "id")
-        )
-        items += [TimelineItem("message", m.created_at, message=m) for m in messages]
-    if kinds in (ALL, "events"):
-        events = (
-            Event.objects.filter(ticket=ticket)
-            .select_related("author")
-            .order_by("created_at", "id")
-        )
-        items += [TimelineItem("event", e.created_at, event=e) for e in events]
-    # Stable: at equal times, events (ticket created) come before the message that made them.
-    items.sort(key=lambda i: (i.created_at, 0 if i.kind == "event" else 1))
-    return items
+    attachments: tuple[Attachment, ...] = ()  # the message's, loaded with it
 
 
 class FoldedTimeline(NamedTuple):
@@ -100,7 +74,7 @@ def ticket_timeline_folded(
 
 
 def _timeline_keys(*, ticket_id: int, kinds: str) -> list[tuple[int, int]]:
-    """(0 event | 1 message, id) of every item, in the order of `ticket_timeline`.
+    """(0 event | 1 message, id) of every item of the timeline, in its order.
 
     By time, events before messages at equal times (the "created" event comes before the
     message that made it), then id; sorted by the database in one query. The times stay in

@@ -73,7 +73,7 @@ class _Page:
 
 
 def timeline_rows(timeline: Sequence[TimelineItem]) -> list[dict[str, Any]]:
-    """One row per item, oldest first: the item, its time and its HTML (`html`)."""
+    """One row per item, oldest first: the item (`item`) and its HTML (`html`)."""
     page = _Page.current()
     message_ids = [item.message.pk for item in timeline if item.message]
     delivery, originals = mail_states_for_messages(message_ids=message_ids)
@@ -83,25 +83,19 @@ def timeline_rows(timeline: Sequence[TimelineItem]) -> list[dict[str, Any]]:
         time_iso, time_label = created.isoformat(), dateformat.format(created, page.time_format)
         message = item.message
         if message is not None:
-            attachments = (
-                list(item.attachments)
-                if item.attachments is not None
-                else list(message.attachments.all())
-            )
             html = _message_html(
                 page,
                 message,
-                attachments,
+                list(item.attachments),
                 time_iso=time_iso,
                 time_label=time_label,
                 delivery=delivery.get(message.pk),
                 has_original=message.pk in originals,
             )
-        elif item.event is not None:
-            html = _event_html(page, item.event, time_iso=time_iso, time_label=time_label)
         else:
-            html = SafeString("")
-        rows.append({"item": item, "time_iso": time_iso, "time_label": time_label, "html": html})
+            assert item.event is not None  # an item is a message or an event
+            html = _event_html(page, item.event, time_iso=time_iso, time_label=time_label)
+        rows.append({"item": item, "html": html})
     return rows
 
 

@@ -321,9 +321,9 @@ def test_the_detail_runs_the_same_number_of_queries_whatever_the_timeline(
     headers = {"Authorization": f"Bearer {token_create(user=cast.boutique_agent)}"}
     client.get("/api/v1/workspaces", headers=headers)
 
-    # token, rights, ticket, messages, attachments, events
+    # token, rights, ticket, the timeline's order, messages, attachments, events
     for ticket in (short, long):
-        with django_assert_num_queries(6):
+        with django_assert_num_queries(7):
             response = client.get(f"/api/v1/tickets/{ticket.pk}", headers=headers)
         assert response.status_code == 200
 
