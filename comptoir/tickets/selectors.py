@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce
 from comptoir.accounts.models import User
 from comptoir.accounts.rights import visible_workspace_ids
 from comptoir.core.errors import NotFound
+from comptoir.core.joined_rows import BIGINT_MAX, id_in, load_joined
 from comptoir.tickets.models import (
     Attachment,
     Channel,
@@ -481,12 +482,20 @@ def inbox_status_counts(*, user: User, filters: InboxFilters) -> dict[str, int]:
 
 def ticket_get(*, user: User, ticket_id: int) -> Ticket:
     """The ticket if the user may see it; NotFound otherwise (foreign tenants included)."""
-    # A slice, not .first(): one row at most by its key, and .first()'s ORDER BY costs
-    # ~0.6 ms of query building on every ticket page and action.
-    found = list(
-        Ticket.objects.filter(
-            pk=ticket_id, workspace_id__in=visible_workspace_ids(user)
-        ).select_related("workspace", "queue", "contact", "assignee", "contact_reason")[:1]
+    # Every ticket page and action starts here: a plain join (load_joined) spares the ORM's
+    # ~1 ms of building this six-table select_related on each call.
+    workspaces = visible_workspace_ids(user)
+    # Out of the key's range (a forged URL), the ORM answers "no row"; a plain query would
+    # fail on the conversion.
+    if not workspaces or not 0 < ticket_id <= BIGINT_MAX:
+        raise NotFound("ticket")
+    quote = connection.ops.quote_name
+    matching, params = id_in(workspaces)
+    found = load_joined(
+        Ticket,
+        where=f"t.{quote('id')} = %s AND t.{quote('workspace_id')} {matching}",
+        params=[ticket_id, *params],
+        related=("workspace", "queue", "contact", "assignee", "contact_reason"),
     )
     if not found:
         raise NotFound("ticket")

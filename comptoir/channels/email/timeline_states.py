@@ -8,11 +8,12 @@ than the reads themselves.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from django.db import connection
 
 from comptoir.channels.email.models import InboundEmail, OutgoingEmail
+from comptoir.core.joined_rows import id_in
 
 
 class MailStates(NamedTuple):
@@ -30,7 +31,7 @@ def mail_states_for_messages(*, message_ids: Sequence[int]) -> MailStates:
         return MailStates({}, set())
     quote = connection.ops.quote_name
     outgoing, inbound = OutgoingEmail._meta.db_table, InboundEmail._meta.db_table
-    matching, params = _id_in(wanted)
+    matching, params = id_in(wanted)
     # 1 rows (outgoing) in id order so that the newest mail of a message is read last.
     sql = (
         f"SELECT 1 AS k, {quote('ticket_message_id')} AS m, {quote('id')} AS i, "
@@ -49,11 +50,3 @@ def mail_states_for_messages(*, message_ids: Sequence[int]) -> MailStates:
             else:
                 states.originals.add(message_id)
     return states
-
-
-def _id_in(ids: list[int]) -> tuple[str, list[Any]]:
-    """`= ANY(%s)` on PostgreSQL (one statement text whatever the count, so it stays
-    prepared), `IN (%s, …)` elsewhere."""
-    if connection.vendor == "postgresql":
-        return "= ANY(%s)", [ids]
-    return f"IN ({', '.join(['%s'] * len(ids))})", list(ids)
