@@ -88,6 +88,7 @@ def test_related_rows_are_cached_and_a_null_key_is_none_without_a_query(
     assert cast.admin in authors and None in authors  # "created" has no author
     mine = next(e for e in loaded if e.pk == event.pk)
     assert _values(mine) == _values(event)
+    assert mine.author is not None and event.author is not None
     assert _values(mine.author) == _values(event.author)
     assert mine.data == event.data and isinstance(mine.data, dict)
 
