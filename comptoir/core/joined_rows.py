@@ -6,17 +6,23 @@ page (one ticket, ~25 messages, ~5 events). Here the SELECT and its joins are bu
 per (model, relations, database vendor) from the models' `_meta`, each row goes through the
 same converters the ORM applies (SQLite's times and booleans, JSON fields, …), and the
 instances are made with `Model.from_db` with their related objects cached, as
-`select_related` leaves them. Callers write only the WHERE clause, on the alias `t`.
+`select_related` leaves them (an INNER JOIN for a key that cannot be null, as the ORM
+writes it). Callers write only the WHERE clause, on the alias `t`.
+
+The converters are bound to a connection's `ops`, and connections are per thread: they are
+kept per connection object, the SQL and columns once per process.
 """
 
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import ForeignKey, Model
 
 M = TypeVar("M", bound=Model)
@@ -42,11 +48,17 @@ class _Part:
     relation: ForeignKey | None  # the main model's field this part fills; None: the main
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: one per cached shape
 class _Shape:
     select: str  # "SELECT … FROM main t LEFT JOIN …", without WHERE
     parts: tuple[_Part, ...]
-    converters: tuple[tuple[int, tuple[Converter, ...], Any], ...]  # (column, chain, Col)
+    cols: tuple[Any, ...]  # a Col per column, what the converters are chosen by
+
+
+Converters = tuple[tuple[int, tuple[Converter, ...], Any], ...]  # (column, chain, Col)
+_converters: weakref.WeakKeyDictionary[BaseDatabaseWrapper, dict[_Shape, Converters]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def load_joined(
@@ -60,6 +72,8 @@ def load_joined(
     """Instances of `model` matching `where` (SQL on the alias `t`), each with its `related`
     foreign keys loaded (None when the key is null), as `select_related` would."""
     shape = _shape(model, related, connection.vendor)
+    db_connection = connections[DEFAULT_DB_ALIAS]
+    converters = _converters_of(shape, db_connection)
     sql = f"{shape.select} WHERE {where}"
     if order_by:
         sql += f" ORDER BY {order_by}"
@@ -71,10 +85,10 @@ def load_joined(
     main, *joined = shape.parts
     for row in rows:
         values = list(row)
-        for column, chain, col in shape.converters:
+        for column, chain, col in converters:
             value = values[column]
             for convert in chain:
-                value = convert(value, col, connection)
+                value = convert(value, col, db_connection)
             values[column] = value
         instance = main.model.from_db(db, main.names, values[main.start : main.stop])
         for part in joined:
@@ -85,6 +99,9 @@ def load_joined(
                 else part.model.from_db(db, part.names, values[part.start : part.stop])
             )
             part.relation.set_cached_value(instance, related_obj)
+            if related_obj is not None and part.relation.unique:
+                # A one-to-one's other side, as select_related caches it.
+                part.relation.remote_field.set_cached_value(related_obj, instance)
         found.append(instance)  # type: ignore[arg-type]
     return found
 
@@ -119,17 +136,27 @@ def _shape(model: type[Model], related: tuple[str, ...], vendor: str) -> _Shape:
         target = field.related_model
         assert isinstance(target, type)  # resolved once the apps are ready
         alias = f"r{n}"
+        join = "LEFT JOIN" if field.null else "INNER JOIN"
         joins.append(
-            f" LEFT JOIN {quote(target._meta.db_table)} {alias} "
+            f" {join} {quote(target._meta.db_table)} {alias} "
             f"ON {alias}.{quote(field.target_field.column or '')} = t.{quote(field.column or '')}"
         )
         add(target, alias, field)
-    converters = []
-    for position, col in enumerate(cols):
-        chain = tuple(connection.ops.get_db_converters(col)) + tuple(
-            col.get_db_converters(connection)
-        )
-        if chain:
-            converters.append((position, chain, col))
     select = f"SELECT {', '.join(columns)} FROM {quote(model._meta.db_table)} t{''.join(joins)}"
-    return _Shape(select, tuple(parts), tuple(converters))
+    return _Shape(select, tuple(parts), tuple(cols))
+
+
+def _converters_of(shape: _Shape, db_connection: BaseDatabaseWrapper) -> Converters:
+    """The ORM's converters of each column (SQLCompiler.get_converters), per connection."""
+    known = _converters.setdefault(db_connection, {})
+    found = known.get(shape)
+    if found is None:
+        chains = []
+        for position, col in enumerate(shape.cols):
+            chain = tuple(db_connection.ops.get_db_converters(col)) + tuple(
+                col.get_db_converters(db_connection)
+            )
+            if chain:
+                chains.append((position, chain, col))
+        found = known[shape] = tuple(chains)
+    return found

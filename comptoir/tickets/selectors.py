@@ -487,7 +487,7 @@ def ticket_get(*, user: User, ticket_id: int) -> Ticket:
     workspaces = visible_workspace_ids(user)
     # Out of the key's range (a forged URL), the ORM answers "no row"; a plain query would
     # fail on the conversion.
-    if not workspaces or not 0 < ticket_id <= BIGINT_MAX:
+    if not workspaces or not isinstance(ticket_id, int) or not 0 < ticket_id <= BIGINT_MAX:
         raise NotFound("ticket")
     quote = connection.ops.quote_name
     matching, params = id_in(workspaces)

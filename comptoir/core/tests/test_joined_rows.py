@@ -5,12 +5,16 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 from django.db.models import Model
+from django.test.utils import CaptureQueriesContext
 
+from comptoir.channels.email.models import Acknowledgment
 from comptoir.core.errors import NotFound
 from comptoir.core.joined_rows import BIGINT_MAX, id_in, load_joined
-from comptoir.tickets.models import Event, Message, MessageKind, Ticket
+from comptoir.tickets.models import Attachment, Event, Message, MessageKind, Ticket
 from comptoir.tickets.selectors import ticket_get
 from comptoir.tickets.services import (
+    NewAttachment,
+    attachment_stored,
     message_add,
     ticket_assign,
     ticket_create,
@@ -67,11 +71,55 @@ def test_messages_equal_the_orms_with_json_booleans_times_and_authors(cast, tick
     assert [m.pk for m in loaded] == ids[::-1]
     for mine, theirs in zip(loaded[::-1], expected, strict=True):
         assert _values(mine) == _values(theirs)
+        assert (mine.author is None) == (theirs.author is None)
+        if mine.author is not None and theirs.author is not None:
+            assert _values(mine.author) == _values(theirs.author)
         assert mine._state.adding is False and mine._state.db == "default"
     assert loaded[1].to == ["support@acme.test", "Zoé <zoe@example.org>"]
     assert loaded[1].is_auto_reply is True and loaded[0].is_auto_reply is False
     assert loaded[1].created_at.tzinfo is not None
     assert loaded[0].created_at == made[1].created_at
+    assert loaded[0].author == cast.admin and loaded[1].author is None
+
+
+def test_attachments_keep_their_files(ticket, django_assert_num_queries):
+    message = message_add(ticket=ticket, kind=MessageKind.INBOUND, body_text="Pièce jointe")
+    stored = attachment_stored(
+        message,
+        NewAttachment("facture.pdf", b"%PDF-1.4 facture", "application/pdf", is_inline=True),
+    )
+    stored.save()
+    where, params = _where("message_id", [message.pk])
+    with django_assert_num_queries(1):
+        (mine,) = load_joined(Attachment, where=where, params=params)
+    assert _values(mine) == _values(Attachment.objects.get(pk=stored.pk))
+    assert mine.is_inline is True
+    with mine.file.open("rb") as handle:
+        assert handle.read() == b"%PDF-1.4 facture"
+
+
+def test_a_key_that_cannot_be_null_is_an_inner_join_as_the_orm_writes_it(ticket):
+    where, params = _where("id", [ticket.pk])
+    with CaptureQueriesContext(connection) as queries:
+        load_joined(Ticket, where=where, params=params, related=TICKET_RELATIONS)
+    (sql,) = [q["sql"] for q in queries.captured_queries]
+    assert 'INNER JOIN "accounts_workspace"' in sql and 'INNER JOIN "accounts_queue"' in sql
+    assert 'LEFT JOIN "contacts_contact"' in sql and 'LEFT JOIN "accounts_user"' in sql
+
+
+def test_a_one_to_one_is_cached_on_both_sides(cast, django_assert_num_queries):
+    ack = Acknowledgment.objects.create(
+        tenant=cast.tenant,
+        workspace=cast.boutique,
+        queue=cast.boutique_queue,
+        subject="Bien reçu",
+        body="Nous revenons vers vous.",
+    )
+    where, params = _where("id", [ack.pk])
+    with django_assert_num_queries(1):
+        (mine,) = load_joined(Acknowledgment, where=where, params=params, related=("queue",))
+        assert mine.queue is not None
+        assert mine.queue.acknowledgment is mine
 
 
 def test_related_rows_are_cached_and_a_null_key_is_none_without_a_query(
