@@ -45,13 +45,13 @@ class _Part:
     stop: int
     names: tuple[str, ...]  # its fields' attnames, as from_db takes them
     pk_at: int  # the column of its primary key: null when a LEFT JOIN found no row
-    relation: ForeignKey | None  # the main model's field this part fills; None: the main
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: one per cached shape
 class _Shape:
-    select: str  # "SELECT … FROM main t LEFT JOIN …", without WHERE
-    parts: tuple[_Part, ...]
+    select: str  # "SELECT … FROM main t [INNER|LEFT] JOIN …", without WHERE
+    main: _Part
+    joined: tuple[tuple[ForeignKey, _Part], ...]  # the main model's key each part fills
     cols: tuple[Any, ...]  # a Col per column, what the converters are chosen by
 
 
@@ -71,18 +71,18 @@ def load_joined(
 ) -> list[M]:
     """Instances of `model` matching `where` (SQL on the alias `t`), each with its `related`
     foreign keys loaded (None when the key is null), as `select_related` would."""
-    shape = _shape(model, related, connection.vendor)
     db_connection = connections[DEFAULT_DB_ALIAS]
+    shape = _shape(model, related, db_connection.vendor)
     converters = _converters_of(shape, db_connection)
     sql = f"{shape.select} WHERE {where}"
     if order_by:
         sql += f" ORDER BY {order_by}"
-    with connection.cursor() as cursor:
+    with db_connection.cursor() as cursor:
         cursor.execute(sql, list(params))
         rows = cursor.fetchall()
-    db = connection.alias
+    db = db_connection.alias
+    main = shape.main
     found: list[M] = []
-    main, *joined = shape.parts
     for row in rows:
         values = list(row)
         for column, chain, col in converters:
@@ -91,17 +91,16 @@ def load_joined(
                 value = convert(value, col, db_connection)
             values[column] = value
         instance = main.model.from_db(db, main.names, values[main.start : main.stop])
-        for part in joined:
-            assert part.relation is not None  # every joined part fills a relation
+        for relation, part in shape.joined:
             related_obj = (
                 None
                 if values[part.pk_at] is None
                 else part.model.from_db(db, part.names, values[part.start : part.stop])
             )
-            part.relation.set_cached_value(instance, related_obj)
-            if related_obj is not None and part.relation.unique:
+            relation.set_cached_value(instance, related_obj)
+            if related_obj is not None and relation.unique:
                 # A one-to-one's other side, as select_related caches it.
-                part.relation.remote_field.set_cached_value(related_obj, instance)
+                relation.remote_field.set_cached_value(related_obj, instance)
         found.append(instance)  # type: ignore[arg-type]
     return found
 
@@ -112,10 +111,10 @@ def _shape(model: type[Model], related: tuple[str, ...], vendor: str) -> _Shape:
     quote = connection.ops.quote_name
     columns: list[str] = []
     cols: list[Any] = []
-    parts: list[_Part] = []
+    joined: list[tuple[ForeignKey, _Part]] = []
     joins: list[str] = []
 
-    def add(part_model: type[Model], alias: str, relation: ForeignKey | None) -> None:
+    def add(part_model: type[Model], alias: str) -> _Part:
         start = len(columns)
         pk_at = start
         fields = part_model._meta.concrete_fields
@@ -126,9 +125,9 @@ def _shape(model: type[Model], related: tuple[str, ...], vendor: str) -> _Shape:
             columns.append(f"{alias}.{quote(field.column)}")
             cols.append(field.get_col(alias))
         names = tuple(field.attname for field in fields)
-        parts.append(_Part(part_model, start, len(columns), names, pk_at, relation))
+        return _Part(part_model, start, len(columns), names, pk_at)
 
-    add(model, "t", None)
+    main = add(model, "t")
     for n, name in enumerate(related, start=1):
         field = model._meta.get_field(name)
         if not isinstance(field, ForeignKey):
@@ -141,9 +140,9 @@ def _shape(model: type[Model], related: tuple[str, ...], vendor: str) -> _Shape:
             f" {join} {quote(target._meta.db_table)} {alias} "
             f"ON {alias}.{quote(field.target_field.column or '')} = t.{quote(field.column or '')}"
         )
-        add(target, alias, field)
+        joined.append((field, add(target, alias)))
     select = f"SELECT {', '.join(columns)} FROM {quote(model._meta.db_table)} t{''.join(joins)}"
-    return _Shape(select, tuple(parts), tuple(cols))
+    return _Shape(select, main, tuple(joined), tuple(cols))
 
 
 def _converters_of(shape: _Shape, db_connection: BaseDatabaseWrapper) -> Converters:
